@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", include("guanxi.api.urls")),
+    path("customers/", include("guanxi.parties.urls")),
+    path("search/", include("guanxi.parties.urls_search")),
+    path("jobs/", include("guanxi.core.urls")),
+    path("activities/", include("guanxi.activities.urls")),
+    path("accounts/", include("guanxi.accounts.urls")),
+    path("", include("guanxi.ui.urls")),
+]

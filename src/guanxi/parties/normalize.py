@@ -1,0 +1,66 @@
+"""Normalising what people type: phones (phonenumbers, CN default) and e-mails."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+_EXT = re.compile(r"\s*(?:转|轉|分机|分機|ext\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width letters, digits, punctuation and the ideographic space → half-width."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def normalize_phone(raw: str, region: str = "CN") -> tuple[str, str]:
+    """Return (E.164 number, extension) for a mobile or landline; raise ValidationError.
+
+    Accepts what people type: "+86 138 0013 8000", "138-0013-8000",
+    "(023)6532-1234转808", "021 6888 8888 ext 12", full-width digits.
+    """
+    text = to_halfwidth(raw)
+    if not text:
+        return "", ""
+    ext = ""
+    m = _EXT.search(text)
+    if m:
+        ext, text = m.group(1), text[: m.start()]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw}) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
+    ext = ext or (number.extension or "")
+    number.extension = None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ext
+
+
+def format_phone(e164: str, ext: str = "") -> str:
+    """A readable national form for display: 138 0013 8000, 023 6532 1234 转 808."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 86
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    text = phonenumbers.format_number(number, fmt)
+    return f"{text} 转 {ext}" if ext else text
+
+
+def normalize_email(raw: str) -> str:
+    text = to_halfwidth(raw).lower()
+    if text:
+        try:
+            validate_email(text)
+        except ValidationError as exc:
+            raise ValidationError(_("“%(value)s” is not a valid e-mail address.") % {"value": raw}) from exc
+    return text

@@ -1,0 +1,32 @@
+"""Navigation for the base template; entries whose URL is not installed are skipped."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (url name, label, roles that see it or None for everyone)
+NAV = [
+    ("ui:home", _("My day"), None),
+    ("parties:customer_list", _("Customers"), None),
+    ("core:job_list", _("Jobs"), None),
+    ("ui:settings", _("Settings"), {"admin"}),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    role = "admin" if user.is_superuser else user.role
+    items = []
+    for name, label, roles in NAV:
+        if roles is not None and role not in roles:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label,
+                      "active": request.path == url or (url != "/" and request.path.startswith(url))})
+    return {"nav_items": items}
