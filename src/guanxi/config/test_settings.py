@@ -18,3 +18,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# WhiteNoise warns when the static root is missing; tests serve static files from finders.
+from .settings import STATIC_ROOT
+
+os.makedirs(STATIC_ROOT, exist_ok=True)

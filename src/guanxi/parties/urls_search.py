@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_search
 
 app_name = "search"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_search.results, name="results"),
+]
