@@ -8,6 +8,13 @@ from guanxi.accounts.models import Role, TeamKind
 from guanxi.testing.factories import TeamFactory, UserFactory
 
 
+def pytest_sessionstart(session):
+    """Compile the translation catalogs so a plain `pytest` run sees current translations."""
+    from django.core.management import call_command
+
+    call_command("compiletranslations", verbosity=0)
+
+
 @pytest.fixture
 def org(db):
     """总公司 → 华东区 → 上海办事处 / 杭州办事处, and 西南区 → 重庆办事处."""

@@ -64,6 +64,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=None, help="demo generator processes")
     p.add_argument("--keep-connection", action="store_true",
                    help="one database connection for all requests")
+    p.add_argument("--analyze", choices=("keep", "on", "off"), default="keep",
+                   help="SQLite planner statistics before measuring: run ANALYZE (on), "
+                        "delete them (off) or leave the database as it is (default; the "
+                        "app and the demo loader never run ANALYZE)")
     p.add_argument("--out", default=str(ROOT / "bench" / "out"))
     return p.parse_args()
 
@@ -169,6 +173,9 @@ def load(args: argparse.Namespace) -> dict:
         "customers": s.customers, "contacts": s.contacts, "interactions": s.interactions,
         "seconds_setup": round(s.seconds_setup, 1), "seconds_rows": round(s.seconds_rows, 1),
         "seconds_index": round(s.seconds_index, 1), "seconds_total": round(s.seconds_total, 1),
+        "seconds_search_index": round(s.seconds_search_index, 1),
+        "cpu_seconds_loader": round(s.cpu_main, 1),
+        "cpu_seconds_generators": round(s.cpu_workers, 1),
         "customers_per_s": round(s.rate(s.customers)),
         "interactions_per_s": round(s.rate(s.interactions)),
         "rows_per_s": round(s.rate(s.customers + s.contacts + s.interactions)),
@@ -318,6 +325,28 @@ def summarise(times: list[float], errors: dict | None = None) -> dict:
             "errors": errors or {}}
 
 
+def planner_statistics(mode: str) -> bool:
+    """Apply --analyze; return whether SQLite statistics (sqlite_stat1) exist."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return True
+    with connection.cursor() as cur:
+        if mode == "on":
+            cur.execute("PRAGMA analysis_limit=1000")
+            cur.execute("ANALYZE")
+        cur.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+        exists = bool(cur.fetchone()[0])
+        if mode == "off" and exists:
+            cur.execute("DELETE FROM sqlite_stat1")
+            exists = False
+        elif exists:
+            cur.execute("SELECT count(*) FROM sqlite_stat1")
+            exists = bool(cur.fetchone()[0])
+    connection.close()  # the next connection plans with the new statistics
+    return exists
+
+
 def run_pages(args: argparse.Namespace) -> dict:
     from django.test import Client
 
@@ -384,7 +413,8 @@ def markdown(report: dict) -> str:
          f"Python {env['python']} · Django {env['django']} · {env['database']} · "
          f"load average at start {', '.join(f'{x:.1f}' for x in env['load_average'])} · "
          f"database {report.get('db_size_mb')} MB · "
-         f"{'one connection' if report['keep_connection'] else 'new connection per request'}"),
+         f"{'one connection' if report['keep_connection'] else 'new connection per request'}"
+         f" · SQLite planner statistics: {'yes' if report.get('planner_statistics') else 'no'}"),
         "",
     ]
     if not load_.get("reused"):
@@ -393,7 +423,9 @@ def markdown(report: dict) -> str:
              f"{load_['interactions']:,} interactions in {load_['seconds_total']} s "
              f"(rows {load_['seconds_rows']} s: {load_['customers_per_s']:,} customers/s, "
              f"{load_['interactions_per_s']:,} interactions/s, {load_['rows_per_s']:,} rows/s; "
-             f"search index + statistics {load_['seconds_index']} s)."),
+             f"search index + statistics {load_['seconds_index']} s; CPU: loader "
+             f"{load_.get('cpu_seconds_loader')} s, generator processes "
+             f"{load_.get('cpu_seconds_generators')} s)."),
             "",
         ]
     lines += [("| page | user | n | p50 ms | p95 ms | p99 ms | max ms | CPU p50 / p95 ms "
@@ -421,18 +453,21 @@ def main() -> None:
     data_dir = setup_django(args)
     env = environment(data_dir)
     load_result = load(args)
-    print("Measuring pages…", flush=True)
+    stats = planner_statistics(args.analyze)
+    print(f"Measuring pages (planner statistics: {'yes' if stats else 'none'})…", flush=True)
     pages = run_pages(args)
     report = {
         "customers": load_result["customers"], "per_customer": args.per_customer,
         "requests": args.requests, "keep_connection": args.keep_connection,
+        "planner_statistics": stats,
         "environment": env, "load_average_end": list(os.getloadavg()),
         "db_size_mb": db_size_mb(data_dir), "load": load_result, "pages": pages,
         "targets_ms": TARGETS_MS,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"bench-{args.customers}" + ("-keepconn" if args.keep_connection else "")
+    stem = (f"bench-{args.customers}" + ("-keepconn" if args.keep_connection else "")
+            + ("-analyzed" if stats and args.analyze != "keep" else ""))
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (out / f"{stem}.md").write_text(markdown(report))
     print()

@@ -146,7 +146,7 @@ def load(n: int, mode: str, batch: int = 5000) -> dict[str, float]:
 
 QUERIES = [
     "cqxr", "chongqing", "shanghai", "重庆兴瑞", "兴瑞", "瑞", "重慶", "環保設備", "有限公司",
-    "xingrui", "zhangwei", "张伟", "王芳", "13800138000", "0013 8000", "+86 139", "023-6532",
+    "xingrui", "zhangwei", "wangfang", "张伟", "王芳", "13800138000", "0013 8000", "+86 139", "023-6532",
     "8000", "info12@", "qq.com", "不存在的客户", "zzzzqx", "环保", "cq", "bj",
 ]
 

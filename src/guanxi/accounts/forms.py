@@ -25,7 +25,7 @@ class TeamChoiceField(forms.ModelChoiceField):
         return "\u3000" * obj.depth + obj.name
 
 
-def team_field(*, required: bool = False, label=_("Team"), exclude: Team | None = None):
+def team_field(*, label, required: bool = False, exclude: Team | None = None):
     qs = Team.objects.order_by("path")
     if exclude is not None and exclude.pk:
         qs = qs.exclude(path__startswith=exclude.path)

@@ -147,9 +147,9 @@ def _apply_team(team: Team, data: dict[str, Any]) -> None:
     if team.kind not in TeamKind.values:
         errors["kind"] = [_("Pick a kind of team.")]
     parent = team.parent
-    if parent is not None and team.pk:
-        if parent.pk == team.pk or parent.path.startswith(team.path):
-            errors["parent"] = [_("A team cannot move under itself or one of its own teams.")]
+    if parent is not None and team.pk and (
+            parent.pk == team.pk or parent.path.startswith(team.path)):
+        errors["parent"] = [_("A team cannot move under itself or one of its own teams.")]
     siblings = Team.objects.filter(parent=parent, name=team.name).exclude(pk=team.pk)
     if team.name and siblings.exists():
         errors["name"] = [_("There is already a team “%(name)s” here.") % {"name": team.name}]

@@ -64,8 +64,11 @@ def _quick_log_response(request: HttpRequest, customer, form: InteractionForm | 
         "quick_oob": True,
         "logged": True,
     }
+    customer.refresh_from_db(fields=["last_contact_at"])
     html = (render_to_string("parties/partials/timeline.html", context, request=request)
-            + render_to_string("activities/partials/quick_log.html", context, request=request))
+            + render_to_string("activities/partials/quick_log.html", context, request=request)
+            + render_to_string("parties/partials/last_contact.html",
+                               {"customer": customer, "oob": True}, request=request))
     return trigger_client_event(HttpResponse(html), "interaction-logged", after="settle")
 
 

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
 EMPTY = "—"
@@ -41,6 +42,18 @@ def _custom_labels() -> dict[str, str]:
     from .models import CustomFieldDef
 
     return dict(CustomFieldDef.objects.values_list("key", "label"))
+
+
+def ago(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """A short relative time with one unit: "3 days ago", "in 2 hours", "just now"."""
+    if not value:
+        return ""
+    now = now or timezone.now()
+    if abs((now - value).total_seconds()) < 60:
+        return _("just now")
+    if value > now:
+        return _("in %(time)s") % {"time": timeuntil(value, now, depth=1)}
+    return _("%(time)s ago") % {"time": timesince(value, now, depth=1)}
 
 
 def show_value(value: Any, field=None) -> str:

@@ -252,9 +252,18 @@ class CustomerForm(forms.ModelForm):
         self.user = user
         self.fields["province"].label = _("Province / state")
         if may_assign_ownership(user):
-            self.fields["owner"].queryset = assignable_users(user)
-            self.fields["team"].queryset = assignable_teams(user)
-            self.fields["shared_with"].queryset = assignable_users(user)
+            # What is already set stays selectable, even outside a manager's subtree.
+            current = instance if instance is not None and instance.pk else None
+            users = assignable_users(user)
+            teams = assignable_teams(user)
+            if current is not None:
+                keep = [current.owner_id, *current.shared_with.values_list("pk", flat=True)]
+                users = User.objects.filter(Q(pk__in=users.values("pk")) | Q(pk__in=keep))
+                users = users.order_by("display_name", "username")
+                teams = Team.objects.filter(Q(pk__in=teams.values("pk")) | Q(pk=current.team_id))
+            self.fields["owner"].queryset = users
+            self.fields["team"].queryset = teams
+            self.fields["shared_with"].queryset = users
         else:
             for name in self.OWNERSHIP:
                 del self.fields[name]

@@ -1,8 +1,11 @@
 """Reads behind the customer list: filters, whitelisted sorting and a cheap pager.
 
-The list must stay fast at a million customers, so every filter is an indexed
-equality or a `pk__in` subquery (never a `.distinct()` join), sorting only uses
-whitelisted keys, and the pager counts at most `COUNT_CAP` rows.
+The list must stay fast at a million customers: filters are equalities on indexed
+columns, `pk__in` subqueries (tags, the search index; never a `.distinct()` join) or,
+for custom fields, JSON lookups; sorting uses whitelisted keys that indexes serve;
+the pager counts at most `COUNT_CAP` rows and, when more match, reads the page by
+walking the sort index (`walk_in_order`); visibility of reps and managers is applied
+so that the filters' indexes drive the query (`list_queryset`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OrderBy, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
+from django.utils import dateformat, formats, timezone
 
 from guanxi.accounts.models import Team
 
+from .display import ago
 from .models import Customer, CustomFieldDef, FieldType, Stage
 from .normalize import to_halfwidth
 from .packs import industry_label
@@ -67,6 +72,25 @@ def ordering_for(sort: str | None,
     if key.startswith("-"):
         terms = tuple(_reverse(t) for t in terms)
     return key, terms
+
+
+# Columns that may be NULL: never-contacted customers sort as the longest without
+# contact (first going up, last going down) on every database, as SQLite does anyway.
+NULLABLE_SORT_COLUMNS = {"last_contact_at"}
+
+
+def order_by_args(terms: tuple[str, ...]) -> list[str | OrderBy]:
+    """`terms` for `order_by()`, with the NULL placement spelled out where it matters."""
+    args: list[str | OrderBy] = []
+    for term in terms:
+        column = term.lstrip("-")
+        if column not in NULLABLE_SORT_COLUMNS:
+            args.append(term)
+        elif term.startswith("-"):
+            args.append(F(column).desc(nulls_last=True))
+        else:
+            args.append(F(column).asc(nulls_first=True))
+    return args
 
 
 def _indexed_columns() -> set[str]:
@@ -163,39 +187,47 @@ def list_rows(qs: QuerySet) -> QuerySet:
 
 
 def decorate_rows(rows: list[Customer]) -> None:
-    """Give each row `url`, `tag_names`, `stage_label` and `industry_label`, with one
-    query for all tags and each label translated once per page (not once per row)."""
+    """Precompute what each table row shows, once per page rather than once per row in
+    the template: `url`, `tag_names` (one query for all rows), `stage_label`,
+    `industry_label`, `last_contact_iso`/`last_contact_ago` and `updated_text`."""
     tags: dict[int, list[str]] = defaultdict(list)
     through = Customer.tags.through.objects.filter(customer_id__in=[c.pk for c in rows])
     for customer_id, name in through.values_list("customer_id", "tag__name").order_by(
             "tag__name"):
         tags[customer_id].append(name)
-    # One reverse() for the page instead of one per row.
     prefix = reverse("parties:customer_detail", args=[0])[:-2]
-    labels: dict[int, str] = {}
     stages = {value: str(label) for value, label in Stage.choices}
+    date_fmt = formats.get_format("SHORT_DATE_FORMAT")
+    now = timezone.now()
+    labels: dict[int, str] = {}
     for c in rows:
-        c.stage_label = stages.get(c.stage, c.stage)
         c.url = f"{prefix}{c.pk}/"
         c.tag_names = tags.get(c.pk, [])
+        c.stage_label = stages.get(c.stage, c.stage)
         if c.industry_id and c.industry_id not in labels:
             labels[c.industry_id] = industry_label(c.industry)
         c.industry_label = labels.get(c.industry_id, "")
+        c.last_contact_iso = c.last_contact_at.isoformat() if c.last_contact_at else ""
+        c.last_contact_ago = ago(c.last_contact_at, now)
+        c.updated_text = dateformat.format(timezone.localtime(c.updated_at), date_fmt)
 
 
 def list_queryset(user, data: dict[str, Any], *,
                   custom_defs: list[CustomFieldDef] = ()) -> QuerySet:
     """The customers `user` may see that match the filter form `data`.
 
-    Visibility comes from `Customer.objects.visible_to(user)` either way. For a rep or
-    manager with filters set, it is applied as a correlated EXISTS so the database
-    drives the query from the filters' indexes (office, tier, industry…) and checks
-    visibility row by row; written as one WHERE, SQLite would first collect every
-    visible row (own + shared + pool, an OR over three indexes) and filter those.
+    Visibility always comes from `Customer.objects.visible_to(user)`. Written as one
+    WHERE, a rep's or manager's visibility (own OR shared OR pool OR team) makes SQLite
+    collect every visible row first and test the filters on each: fine when they see
+    a few thousand customers, slow when they see a hundred thousand. Then, with
+    filters set, visibility goes into a correlated EXISTS instead, so the database
+    drives the query from the filters' indexes (office, tier, industry…) as it does
+    for a director, and checks visibility row by row.
     """
     visible = Customer.objects.visible_to(user)
     active = any(v not in (None, "") for k, v in data.items() if k != "sort")
-    if not active or customer_visibility(user) is None:
+    if (not active or customer_visibility(user) is None
+            or bounded_count(visible) <= COUNT_CAP):
         return filter_customers(visible, data, user=user, custom_defs=custom_defs)
     filtered = filter_customers(Customer.objects.all(), data, user=user,
                                 custom_defs=custom_defs)
@@ -272,7 +304,7 @@ def page_of(qs: QuerySet, number: Any, per_page: int, *, sort: str = DEFAULT_SOR
     walk = capped and order[0].lstrip("-") in _indexed_columns()
     source = walk_in_order(qs) if walk else qs
     offset = (number - 1) * per_page
-    rows = list(prepare(source).order_by(*order)[offset:offset + per_page + 1])
+    rows = list(prepare(source).order_by(*order_by_args(order))[offset:offset + per_page + 1])
     return ListPage(
         object_list=rows[:per_page],
         number=number,

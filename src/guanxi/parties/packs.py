@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ def _check(pack: Pack) -> None:
         raise ImproperlyConfigured(f"industry pack {pack.code}: " + "; ".join(problems))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_all() -> dict[str, Pack]:
     packs = {}
     for path in sorted(PACK_DIR.glob("*.json")):

@@ -38,6 +38,12 @@ MARK = "~"
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 _RESERVED = str.maketrans({"|": " ", MARK: " "})
 _PHONE_QUERY = re.compile(r"^\+?[\d\s\-().]+$")
+# Legal-form endings nobody types in pinyin. Their pinyin ("youxiangongsi") would sit
+# in nearly every row and make the commonest trigrams (ang, ong, ian…) far denser,
+# which is what slows a trigram phrase query; the characters stay searchable.
+_LEGAL_SUFFIX = re.compile(
+    r"(股份有限公司|有限责任公司|集团有限公司|有限公司|分公司|总公司|公司|集团|商行|工作室|"
+    r"事务所|合作社|经营部|门市部|厂)$")
 
 
 @functools.lru_cache(maxsize=16384)
@@ -88,12 +94,15 @@ def _clean(text: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def name_forms(name: str) -> tuple[str, ...]:
-    """The name as typed, in Simplified and Traditional script, full pinyin, initials."""
+    """The name as typed, in Simplified and Traditional script, full pinyin (without
+    the legal form), initials (of the whole name)."""
     name = _clean(name)
     if not name:
         return ()
-    full, initials = pinyin_forms(name)
-    forms = (name, to_simplified(name), to_traditional(name), full, initials)
+    simplified = to_simplified(name)
+    full = pinyin_forms(_LEGAL_SUFFIX.sub("", simplified) or simplified)[0]
+    initials = pinyin_forms(simplified)[1]
+    forms = (name, simplified, to_traditional(name), full, initials)
     return tuple(f for f in dict.fromkeys(forms) if f)
 
 

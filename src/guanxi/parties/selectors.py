@@ -10,8 +10,8 @@ from .normalize import format_phone
 from .search import parse_query, phone_digits, rank_key
 
 # How many matching rows are ranked: all of them when a query is specific, the
-# newest ones when it matches many (plus names starting with the query, looked up
-# apart; see search_index.candidates).
+# first ones in id order when it matches many (plus names starting with the query,
+# looked up apart; see search_index.candidates).
 MIN_CANDIDATES = 60
 # Formatting a number (phonenumbers) costs ~0.1 ms: only do it for rows displayed.
 _lazy_phone = lazy(format_phone, str)

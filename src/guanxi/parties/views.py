@@ -106,13 +106,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = page_of(qs, request.GET.get("page"), settings.GUANXI_PAGE_SIZE, sort=sort,
                    fixed=fixed, prepare=list_rows)
     decorate_rows(page.object_list)
-    filtered = any(v not in (None, "") for k, v in data.items() if k != "sort")
     context = {
         "form": form,
         "page": page,
         "sort": sort,
         "sort_links": _sort_links(sort),
-        "filtered": filtered,
         "has_any": (bool(page.object_list) or page.number > 1
                     or Customer.objects.visible_to(user).exists()),
         "can_create": perms.can_create_customer(user),

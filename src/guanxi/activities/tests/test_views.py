@@ -61,6 +61,7 @@ def test_quick_log_by_htmx_returns_timeline_and_fresh_form(client, users, custom
     assert r.status_code == 200 and "<html" not in html
     assert 'id="timeline"' in html and "上门拜访" in html
     assert 'hx-swap-oob="true"' in html and "interaction-logged" in r["HX-Trigger-After-Settle"]
+    assert '<dd id="last-contact" hx-swap-oob="true"><time' in html  # header refreshed
     assert Interaction.objects.filter(customer=customer, kind="visit").count() == 1
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
-from django.utils import timezone
-from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import gettext as _
 
+from guanxi.parties.display import ago
 from guanxi.parties.normalize import format_phone
 
 register = template.Library()
@@ -48,14 +46,7 @@ def source_name(value: str) -> str:
     return dict(source_choices()).get(value, value)
 
 
-@register.filter
-def ago(value: dt.datetime | None) -> str:
+@register.filter(name="ago")
+def ago_filter(value: dt.datetime | None) -> str:
     """A short relative time with one unit: "3 days ago", "in 2 hours", "just now"."""
-    if not value:
-        return ""
-    now = timezone.now()
-    if abs((now - value).total_seconds()) < 60:
-        return _("just now")
-    if value > now:
-        return _("in %(time)s") % {"time": timeuntil(value, now, depth=1)}
-    return _("%(time)s ago") % {"time": timesince(value, now, depth=1)}
+    return ago(value)

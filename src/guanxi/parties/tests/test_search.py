@@ -144,16 +144,21 @@ def test_results_honour_permissions(users, org):
 
 
 def test_limit_is_filled_with_visible_rows(users):
-    """Invisible matches never use up the limit: scoping happens inside the query."""
+    """Invisible matches never use up the limit: scoping happens inside the query.
+    Invisible rows are created both before and after the visible ones, so whichever
+    way the index is scanned they come first."""
     rep = users["rep"]
+    for i in range(70):
+        services.customer_create(actor=users["rep2"], name=f"兴瑞配件{i}")
     for i in range(5):
         services.customer_create(actor=rep, name=f"兴瑞{i}号")
-    for i in range(80):  # newer, invisible to rep
-        services.customer_create(actor=users["rep2"], name=f"兴瑞配件{i}")
+    for i in range(70):
+        services.customer_create(actor=users["rep2"], name=f"兴瑞零件{i}")
     found = names(rep, "兴瑞", limit=4)
     assert len(found) == 4 and all(n.endswith("号") for n in found)
     assert len(names(rep, "兴瑞")) == 5
     assert len(names(rep, "xr", limit=20)) == 5
+    assert len(names(users["admin"], "兴瑞", limit=200)) == 145
 
 
 @pytest.mark.parametrize("q", ['"', '""', "*", "兴瑞*", "OR", "兴 OR 瑞", "-", "-兴瑞", "'",
@@ -203,6 +208,17 @@ def test_inactive_or_anonymous_users_find_nothing(users, xr):
     assert search_customers(AnonymousUser(), "兴瑞") == []
     users["admin"].is_active = False
     assert search_customers(users["admin"], "兴瑞") == []
+
+
+def test_search_text_layout(xr):
+    xr.refresh_from_db()
+    text = xr.search_text
+    names, others, items = text.split(" || ")
+    assert names.startswith(" 重庆兴瑞环保设备有限公司 | 重慶興瑞環保設備有限公司 | ")
+    assert "chongqingxingruihuanbaoshebei |" in names  # pinyin without the legal form
+    assert "youxiangongsi" not in text and "cqxrhbsbyxgs" in names
+    assert "02365321234" in others and "13800138000" in others and "zhangwei" in others
+    assert "~兴瑞" in items and " ~司 " in items and text.endswith(" ")
 
 
 def test_query_parsing():

@@ -288,7 +288,7 @@ def test_customer_360_shows_header_contacts_timeline_and_value(client, users):
     assert 'href="tel:+862365321234;ext=808"' in html and "023 6532 1234 转 808" in html
     assert "王经理" in html and "138 0013 8000" in html
     assert "报价跟进" in html and 'id="quick-log"' in html
-    assert "Computed once sales and analytics exist." in html
+    assert "Computed once sales and analytics exist." in html and "Lifetime value" in html
     assert "VIP" in html
 
 
@@ -427,3 +427,18 @@ def test_pager_gives_the_same_rows_whichever_plan_it_picks(users):
             assert few.has_next == many.has_next == (number < 3)
     first = page_of(qs, 1, 10, sort="name").object_list
     assert [c.name for c in first] == [f"池{i:02d}" for i in range(10)]
+
+
+def test_manager_keeps_an_owner_outside_the_subtree(client, users, org):
+    # In the East subtree by office, owned by the Chongqing rep: the manager sees it.
+    customer = CustomerFactory(name="跨区客户", owner=users["rep2"], team=org["shanghai"])
+    c = login(client, users["manager"])
+    form = c.get(reverse("parties:customer_edit", args=[customer.pk])).context["form"]
+    owners = set(form.fields["owner"].queryset)
+    assert users["rep2"] in owners and users["rep"] in owners
+    r = c.post(reverse("parties:customer_edit", args=[customer.pk]),
+               customer_post(name="跨区客户", owner=users["rep2"].pk, team=org["shanghai"].pk,
+                             city="南京", version=str(customer.version)))
+    assert r.status_code == 302
+    customer.refresh_from_db()
+    assert customer.city == "南京" and customer.owner == users["rep2"]

@@ -11,7 +11,7 @@ def test_admin_on_an_empty_database_sees_three_steps(client, users):
     client.force_login(users["admin"])
     resp = client.get(reverse("ui:home"))
     assert resp.status_code == 200
-    assert [t.name for t in resp.templates][0] == "ui/welcome.html"
+    assert next(t.name for t in resp.templates) == "ui/welcome.html"
     status = resp.context["status"]
     assert status.people_done and not status.customers and not status.pack  # org fixture
     page = resp.content.decode()
@@ -33,10 +33,10 @@ def test_steps_tick_as_they_are_done(client):
 @pytest.mark.django_db
 def test_others_and_non_empty_databases_get_my_day(client, users):
     client.force_login(users["rep"])
-    assert [t.name for t in client.get("/").templates][0] == "ui/home.html"
+    assert next(t.name for t in client.get("/").templates) == "ui/home.html"
     client.force_login(users["admin"])
     CustomerFactory()
-    assert [t.name for t in client.get("/").templates][0] == "ui/home.html"
+    assert next(t.name for t in client.get("/").templates) == "ui/home.html"
     # The checklist stays reachable for administrators, and only for them.
     assert client.get(reverse("ui:welcome")).status_code == 200
     client.force_login(users["director"])
@@ -48,7 +48,7 @@ def test_welcome_is_dismissible(client, users):
     client.force_login(users["admin"])
     resp = client.post(reverse("ui:welcome_dismiss"))
     assert resp.status_code == 302 and site_settings.get("first_run_dismissed") is True
-    assert [t.name for t in client.get("/").templates][0] == "ui/home.html"
+    assert next(t.name for t in client.get("/").templates) == "ui/home.html"
 
 
 @pytest.mark.django_db
