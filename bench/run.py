@@ -176,6 +176,12 @@ def load(args: argparse.Namespace) -> dict:
         "seconds_search_index": round(s.seconds_search_index, 1),
         "cpu_seconds_loader": round(s.cpu_main, 1),
         "cpu_seconds_generators": round(s.cpu_workers, 1),
+        "insert_seconds": {k: round(v, 1) for k, v in s.insert_seconds.items()},
+        "insert_rows_per_s": {
+            "customers": round(s.customers / s.insert_seconds.get("customers", 1e-9)),
+            "contacts": round(s.contacts / s.insert_seconds.get("contacts", 1e-9)),
+            "interactions": round(s.interactions / s.insert_seconds.get("interactions", 1e-9)),
+        },
         "customers_per_s": round(s.rate(s.customers)),
         "interactions_per_s": round(s.rate(s.interactions)),
         "rows_per_s": round(s.rate(s.customers + s.contacts + s.interactions)),
@@ -425,7 +431,9 @@ def markdown(report: dict) -> str:
              f"{load_['interactions_per_s']:,} interactions/s, {load_['rows_per_s']:,} rows/s; "
              f"search index + statistics {load_['seconds_index']} s; CPU: loader "
              f"{load_.get('cpu_seconds_loader')} s, generator processes "
-             f"{load_.get('cpu_seconds_generators')} s)."),
+             f"{load_.get('cpu_seconds_generators')} s). INSERT alone (time inside "
+             f"executemany): " + ", ".join(f"{k} {v:,} rows/s" for k, v in
+                                           load_.get("insert_rows_per_s", {}).items()) + "."),
             "",
         ]
     lines += [("| page | user | n | p50 ms | p95 ms | p99 ms | max ms | CPU p50 / p95 ms "

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from guanxi.accounts.models import User
@@ -213,7 +213,7 @@ def create_interaction(request: HttpRequest, payload: InteractionIn):
     customer = get_object_or_404(Customer.objects.visible_to(user), pk=data.pop("customer"))
     perms.require(perms.can_log_interaction(user, customer))
     _refs(data, customer)
-    return 201, services.interaction_create(actor=user, customer=customer, **data)
+    return Status(201, services.interaction_create(actor=user, customer=customer, **data))
 
 
 @router.get("/interactions/{interaction_id}", response={200: InteractionOut, 404: ErrorOut},
@@ -242,4 +242,4 @@ def patch_interaction(request: HttpRequest, interaction_id: int, payload: Intera
 def delete_interaction(request: HttpRequest, interaction_id: int):
     user = actor(request)
     services.interaction_delete(actor=user, interaction=_visible_interaction(user, interaction_id))
-    return 204, None
+    return Status(204, None)

@@ -23,3 +23,7 @@ STORAGES = {
 from .settings import STATIC_ROOT
 
 os.makedirs(STATIC_ROOT, exist_ok=True)
+
+# Tests assert on English source strings; the zh-Hans default is covered by
+# core/tests/test_translations.py, which renders pages with the production default.
+LANGUAGE_CODE = "en"

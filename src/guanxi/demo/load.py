@@ -66,6 +66,7 @@ class LoadStats:
     seconds_search_index: float = 0.0
     cpu_main: float = 0.0  # CPU seconds of the loading process
     cpu_workers: float = 0.0  # CPU seconds of the generator processes
+    insert_seconds: dict[str, float] = field(default_factory=dict)  # per table, in executemany
     pack_applied: bool = False
     skeleton: Skeleton | None = None
     notes: list[str] = field(default_factory=list)
@@ -262,7 +263,7 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
                 drop_triggers()
                 triggers_dropped = True
             for rows in source:
-                _insert_chunk(statements, rows)
+                _insert_chunk(statements, rows, stats.insert_seconds)
                 stats.customers += len(rows.customers)
                 stats.contacts += len(rows.contacts)
                 stats.interactions += len(rows.interactions)
@@ -294,11 +295,14 @@ def _cpu() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
-def _insert_chunk(statements: dict[str, _Insert], rows: ChunkRows) -> None:
+def _insert_chunk(statements: dict[str, _Insert], rows: ChunkRows,
+                  seconds: dict[str, float]) -> None:
     with transaction.atomic(), connection.cursor() as cur:
         for name in ("customers", "contacts", "customer_tags", "shared_with", "interactions",
                      "participant_users", "participant_contacts"):
+            t = time.perf_counter()
             statements[name].run(cur, getattr(rows, name))
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
 
 
 def _finish(large: bool) -> None:

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Q, QuerySet, When
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from guanxi.accounts.models import Team, User
@@ -371,7 +371,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn):
     perms.require(perms.can_create_customer(user))
     data = body_data(payload, only_sent=True)
     _customer_refs(data)
-    return 201, services.customer_create(actor=user, **data)
+    return Status(201, services.customer_create(actor=user, **data))
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, 404: ErrorOut},
@@ -400,7 +400,7 @@ def delete_customer(request: HttpRequest, customer_id: int):
     user = actor(request)
     customer = _visible_customer(user, customer_id)
     services.customer_delete(actor=user, customer=customer)
-    return 204, None
+    return Status(204, None)
 
 
 # ---------------------------------------------------------------- contacts
@@ -437,7 +437,7 @@ def create_contact(request: HttpRequest, customer_id: int, payload: ContactIn):
     customer = _visible_customer(user, customer_id)
     perms.require(perms.can_edit_customer(user, customer))
     data = body_data(payload, only_sent=True)
-    return 201, services.contact_create(actor=user, customer=customer, **data)
+    return Status(201, services.contact_create(actor=user, customer=customer, **data))
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, 404: ErrorOut},
@@ -464,4 +464,4 @@ def patch_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
 def delete_contact(request: HttpRequest, contact_id: int):
     user = actor(request)
     services.contact_delete(actor=user, contact=_visible_contact(user, contact_id))
-    return 204, None
+    return Status(204, None)

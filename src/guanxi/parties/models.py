@@ -167,6 +167,12 @@ class Customer(TimeStampedModel, SoftDeleteModel, VersionedModel):
             models.Index(fields=["deleted_at", "updated_at"]),
             models.Index(fields=["deleted_at", "name"]),
             models.Index(fields=["owner", "last_contact_at"]),
+            # My day's "gone too long without contact" for managers and directors,
+            # the list sorted by last contact, and office + tier filters.
+            models.Index(fields=["tier", "last_contact_at"]),
+            models.Index(fields=["deleted_at", "last_contact_at"]),
+            models.Index(fields=["team", "tier"]),
+            models.Index(fields=["owner", "deleted_at", "updated_at"]),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from .selectors import search_customers
 
 DROPDOWN_LIMIT = 8
-PAGE_LIMIT = 50
+PAGE_LIMIT = 25  # a search finds; browsing long lists is the customer list's job
 
 
 def _wants_dropdown(request: HttpRequest) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import polib
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.utils import translation
 
 PLACEHOLDER = re.compile(r"%\([a-zA-Z_]+\)[sdf]|%[sd]|\{[a-zA-Z_]*\}")
@@ -47,3 +48,14 @@ def test_pages_render_in_the_chosen_language(client, users, lang, word):
     assert response.status_code == 200
     assert word in response.content.decode()
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.mark.django_db
+def test_default_language_is_simplified_chinese(client, users):
+    from guanxi.config import settings as production
+
+    assert production.LANGUAGE_CODE == "zh-hans"
+    client.force_login(users["director"])
+    with override_settings(LANGUAGE_CODE=production.LANGUAGE_CODE):
+        html = client.get("/customers/", HTTP_ACCEPT_LANGUAGE="").content.decode()
+    assert 'lang="zh-hans"' in html and "客户" in html

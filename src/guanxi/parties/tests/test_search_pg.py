@@ -50,3 +50,18 @@ def test_rebuild_is_harmless(users):
     from guanxi.parties.selectors import search_customers
 
     assert [x.pk for x in search_customers(users["admin"], "兴瑞")] == [c.pk]
+
+
+def test_both_plans_give_the_same_answers_and_settings_do_not_leak(users):
+    """A common pattern walks the primary key, a rare one uses the trigram index."""
+    from guanxi.parties.selectors import search_customers
+
+    admin, rep = users["admin"], users["rep"]
+    for i in range(12):  # common: found in the probe
+        services.customer_create(actor=rep if i % 2 else users["rep2"], name=f"兴瑞{i}号")
+    services.customer_create(actor=rep, name="宁波海天塑机")  # rare
+    assert len(search_customers(admin, "兴瑞")) == 12
+    assert len(search_customers(rep, "兴瑞")) == 6
+    assert [c.name for c in search_customers(rep, "海天")] == ["宁波海天塑机"]
+    for name in ("enable_seqscan", "enable_indexscan", "enable_bitmapscan"):
+        assert _scalar(f"SHOW {name}") == "on"

@@ -35,8 +35,10 @@ def test_settings_pages_render_for_admin(client, users):
 @pytest.mark.django_db
 def test_apply_pack_from_the_screen_twice(client, users):
     client.force_login(users["admin"])
-    page = client.get(reverse("ui:pack_list")).content.decode()
+    page = client.get(reverse("ui:pack_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "需求确认" in page and "经销商级别" in page
+    page = client.get(reverse("ui:pack_list"), HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert "需求確認" in page and "經銷商級別" in page
     for _ in range(2):
         resp = client.post(reverse("ui:pack_apply", args=["equipment"]))
         assert resp.status_code == 302
