@@ -174,6 +174,7 @@ def load(args: argparse.Namespace) -> dict:
         "seconds_setup": round(s.seconds_setup, 1), "seconds_rows": round(s.seconds_rows, 1),
         "seconds_index": round(s.seconds_index, 1), "seconds_total": round(s.seconds_total, 1),
         "seconds_search_index": round(s.seconds_search_index, 1),
+        "seconds_interaction_indexes": round(s.seconds_interaction_indexes, 1),
         "cpu_seconds_loader": round(s.cpu_main, 1),
         "cpu_seconds_generators": round(s.cpu_workers, 1),
         "insert_seconds": {k: round(v, 1) for k, v in s.insert_seconds.items()},
@@ -433,7 +434,9 @@ def markdown(report: dict) -> str:
              f"{load_.get('cpu_seconds_loader')} s, generator processes "
              f"{load_.get('cpu_seconds_generators')} s). INSERT alone (time inside "
              f"executemany): " + ", ".join(f"{k} {v:,} rows/s" for k, v in
-                                           load_.get("insert_rows_per_s", {}).items()) + "."),
+                                           load_.get("insert_rows_per_s", {}).items())
+             + f"; interaction indexes rebuilt in {load_.get('seconds_interaction_indexes')} s"
+             + "."),
             "",
         ]
     lines += [("| page | user | n | p50 ms | p95 ms | p99 ms | max ms | CPU p50 / p95 ms "

@@ -311,6 +311,13 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _count_matches(match: str, limit: int) -> int:
+    with default_connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} "
+                    "MATCH %s LIMIT %s)", [match, limit])
+        return cur.fetchone()[0]
+
+
 def _sqlite_candidates(visible_qs, query: ParsedQuery, cap: int, prefix_limit: int) -> list:
     """SQLite: the FTS5 table joined to customers; visibility as a correlated EXISTS."""
     visible = visible_qs.filter(pk=RawSQL("gx_c.id", ())).order_by().values("pk")
@@ -320,7 +327,7 @@ def _sqlite_candidates(visible_qs, query: ParsedQuery, cap: int, prefix_limit: i
     params: list = []
     if query.terms:
         docs, total = trigram_stats(query)
-        match, recheck = search_plan.match_string(query, docs, total)
+        match, recheck = search_plan.match_string(query, docs, total, probe=_count_matches)
         checks, check_params = search_plan.instr_conditions(recheck, "gx_c.search_text")
         # CROSS JOIN keeps the FTS index as the outer loop: rows stream in id order
         # and the scan stops after `cap` visible matches, however common the term.

@@ -252,3 +252,34 @@ def test_chunk_spec_is_plain_data():
     rows = generate_chunk(Plan(seed=1, today=dt.date(2026, 1, 5), time_zone="UTC",
                                text_datetimes=True, skeleton=_skeleton()), spec)
     assert len(rows.customers) == 1 and len(rows.contacts) == 1 and len(rows.interactions) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_load_path_with_workers(monkeypatch):
+    """The path a big load takes: worker processes, search-index triggers and the
+    interactions' secondary indexes dropped and rebuilt; the result must equal an
+    inline load and leave every index in place."""
+    from django.db import connection
+
+    from guanxi.demo import load
+
+    def index_names():
+        with connection.cursor() as cur:
+            return set(connection.introspection.get_constraints(cur, "activities_interaction"))
+
+    before = index_names()
+    monkeypatch.setattr(load, "LARGE_LOAD", 10)
+    stats = load.load_demo(customers=60, seed=3, today=dt.date(2026, 3, 31), workers=2,
+                           chunk_size=20)
+    assert (stats.customers, stats.interactions) == (60, 600)
+    assert index_names() == before
+    rows = list(Customer.objects.order_by("pk").values_list("name", "phone", "search_text"))
+    assert Interaction.objects.count() == 600
+    selectors = pytest.importorskip("guanxi.parties.selectors")
+    director = User.objects.get(username="director")
+    assert selectors.search_customers(director, rows[5][0])[0].name == rows[5][0]
+    # Same data as generating inline in one process.
+    call_command("flush", interactive=False, verbosity=0)
+    load.load_demo(customers=60, seed=3, today=dt.date(2026, 3, 31), workers=0, chunk_size=20)
+    assert list(Customer.objects.order_by("pk").values_list("name", "phone", "search_text")) \
+        == rows

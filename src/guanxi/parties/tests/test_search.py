@@ -357,22 +357,31 @@ def test_views_honour_permissions(client, users):
 # --- SQLite: looking up rare patterns made of common trigrams -------------------------
 
 
-def test_plan_uses_uncommon_runs_only_when_cheaper():
-    from guanxi.parties.search_plan import plan_pattern
+def test_plan_asks_shorter_phrases_first():
+    from guanxi.parties.search_plan import match_string, plan_pattern
 
+    def matches(pattern, docs, total=1_000_000):
+        return [(p.match, p.recheck, p.probe) for p in plan_pattern(pattern, docs, total)]
+
+    domain = {"hen": 347_336, "eng": 431_052, "ngh": 253_004, "gha": 102_268, "hao": 154_943,
+              "aoc": 12_017, "och": 21_875, "che": 299_559, "hem": 117_613, "em.": 115_328,
+              "m.c": 411_172, ".co": 738_058, "com": 738_058}
+    assert matches("henghaochem.com", domain) == [
+        ('"ghaoch"', True, True),  # a window around the rarest trigram, after a probe
+        ('"ghaochem."', True, False),  # the phrase without its common ends
+        ('"henghaochem.com"', False, False)]
+    # A probe that finds too many rows moves on to the next plan.
+    query = parse_query("henghaochem.com")
     total = 1_000_000
-    docs = {"zha": 36_000, "han": 505_000, "ang": 959_000, "ngw": 104_000, "gwe": 41_000,
-            "wei": 148_000}
-    plan = plan_pattern("zhangwei", docs, total)
-    assert plan.recheck and plan.match == '("zha" AND "gwe")'
-    # Runs that are not selective enough: the phrase stays cheaper.
-    docs = {"xin": 314_000, "ing": 574_000, "ngr": 51_000, "gru": 23_000, "rui": 35_000}
-    assert plan_pattern("xingrui", docs, total).match == '"xingrui"'
-    # No statistics, short patterns, nothing common: a phrase.
-    assert plan_pattern("zhangwei", {}, 0).match == '"zhangwei"'
-    assert plan_pattern("兴瑞环", docs, total).match == '"兴瑞环"'
-    assert not plan_pattern("0236532", {"023": 97_000}, total).recheck
-    assert plan_pattern('a"b"cd', {"a\"b": 900_000}, 1_000).match.count('""') == 2
+    assert match_string(query, domain, total, probe=lambda m, n: 5)[0] == '("ghaoch")'
+    assert match_string(query, domain, total, probe=lambda m, n: n)[0] == '("ghaochem.")'
+    assert match_string(query, domain, total)[0] == '("ghaochem.")'  # no probe: no window
+    # Nothing cheaper: the phrase. Short patterns and no statistics: the phrase.
+    pinyin = {"xin": 314_000, "ing": 574_000, "ngr": 51_000, "gru": 23_000, "rui": 35_000}
+    assert matches("xingrui", pinyin) == [('"xingrui"', False, False)]
+    assert matches("mingli", {"ing": 549_618}) == [('"mingli"', False, False)]
+    assert matches("henghaochem.com", {}, 0) == [('"henghaochem.com"', False, False)]
+    assert matches('a"b"cd', {"a\"b": 900_000}, 1_000) == [('"a""b""cd"', False, False)]
 
 
 @sqlite_only
@@ -381,14 +390,13 @@ def test_rows_found_by_parts_are_checked_for_the_whole_pattern(users):
     right = services.customer_create(actor=admin, name="甲公司")
     services.contact_create(actor=admin, customer=right, name="张伟")  # zhangwei
     wrong = services.customer_create(actor=admin, name="乙公司")
-    services.contact_create(actor=admin, customer=wrong, name="张三")  # zha…
-    services.contact_create(actor=admin, customer=wrong, name="黄伟")  # …gwe…
-    with connection.cursor() as cur:  # statistics that make "zha" AND "gwe" the plan
+    services.contact_create(actor=admin, customer=wrong, name="王伟")  # wangwei
+    with connection.cursor() as cur:  # statistics that make "angwei" the plan
         cur.executemany(f"INSERT INTO {search_index.STATS_TABLE}(term, doc) VALUES (%s, %s)",
-                        [("", 1000), ("han", 900), ("ang", 900), ("ngw", 500), ("wei", 500)])
+                        [("", 1000), ("zha", 1000), ("han", 1000), ("ang", 1000)])
     query = parse_query("zhangwei")
     assert search_index.trigram_stats(query)[1] == 1000
-    assert _fts_ids('("zha" AND "gwe")') == {right.pk, wrong.pk}
+    assert _fts_ids('"angwei"') == {right.pk, wrong.pk}
     assert names(admin, "zhangwei") == ["甲公司"]
     assert names(admin, "zhangwei 甲公司") == ["甲公司"]
 
