@@ -18,7 +18,10 @@ before inserting; ~0.14 ms per customer with two contacts):
 - a large load (demo data, a first import): `drop_sqlite_triggers()`, insert,
   then `rebuild_search_index()`, which recreates the triggers and re-reads every
   row (~0.15 ms per customer: 1M in ~160 s). Searches miss the new rows until then.
-- `optimize_search_index()` (merging FTS5 segments) is worth running nightly.
+- `optimize_search_index()` (merging FTS5 segments and recounting the common
+  trigrams that search_plan uses to look up rare patterns fast) is worth running
+  nightly; `rebuild_search_index()` does both too. Until the first run every pattern
+  is looked up as a plain phrase (correct, slower for rare pinyin at scale).
 
 SQLite rebuilds a table to alter it; a future migration that alters
 `parties_customer` on SQLite drops the triggers with the old table, so it must end
@@ -211,7 +214,7 @@ def trigram_stats(query: ParsedQuery) -> tuple[dict[str, int], int]:
 
 def fts_match_string(query: ParsedQuery) -> str:
     """The FTS5 MATCH expression asking every pattern as a phrase (no statistics)."""
-    return search_plan.match_string(query, {}, 0)[0]
+    return search_plan.lookup(query, {}, 0).match
 
 
 Candidate = tuple[int, str, str, bool]  # (id, name, search_text, from the prefix lookup)
@@ -311,11 +314,11 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _count_matches(match: str, limit: int) -> int:
+def _fetch_ids(match: str, limit: int) -> list[int]:
     with default_connection.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} "
-                    "MATCH %s LIMIT %s)", [match, limit])
-        return cur.fetchone()[0]
+        cur.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s",
+                    [match, limit])
+        return [row[0] for row in cur.fetchall()]
 
 
 def _sqlite_candidates(visible_qs, query: ParsedQuery, cap: int, prefix_limit: int) -> list:
@@ -327,16 +330,24 @@ def _sqlite_candidates(visible_qs, query: ParsedQuery, cap: int, prefix_limit: i
     params: list = []
     if query.terms:
         docs, total = trigram_stats(query)
-        match, recheck = search_plan.match_string(query, docs, total, probe=_count_matches)
-        checks, check_params = search_plan.instr_conditions(recheck, "gx_c.search_text")
-        # CROSS JOIN keeps the FTS index as the outer loop: rows stream in id order
-        # and the scan stops after `cap` visible matches, however common the term.
-        parts.append(
-            "SELECT * FROM (SELECT gx_c.id, gx_c.name, gx_c.search_text, 0 "
-            f"FROM {FTS_TABLE} AS gx_f CROSS JOIN parties_customer AS gx_c "
-            f"ON gx_c.id = gx_f.rowid WHERE gx_f.{FTS_TABLE} MATCH %s{checks} "
-            f"AND EXISTS ({vsql}) ORDER BY gx_f.rowid LIMIT %s)")
-        params += [match, *check_params, *vparams, cap]
+        found = search_plan.lookup(query, docs, total, fetch=_fetch_ids)
+        checks, check_params = search_plan.instr_conditions(found.recheck, "gx_c.search_text")
+        if found.ids is None:
+            # CROSS JOIN keeps the FTS index as the outer loop: rows stream in id order
+            # and the scan stops after `cap` visible matches, however common the term.
+            parts.append(
+                "SELECT * FROM (SELECT gx_c.id, gx_c.name, gx_c.search_text, 0 "
+                f"FROM {FTS_TABLE} AS gx_f CROSS JOIN parties_customer AS gx_c "
+                f"ON gx_c.id = gx_f.rowid WHERE gx_f.{FTS_TABLE} MATCH %s{checks} "
+                f"AND EXISTS ({vsql}) ORDER BY gx_f.rowid LIMIT %s)")
+            params += [found.match, *check_params, *vparams, cap]
+        elif found.ids:
+            marks = ", ".join(["%s"] * len(found.ids))
+            parts.append(
+                "SELECT * FROM (SELECT gx_c.id, gx_c.name, gx_c.search_text, 0 "
+                f"FROM parties_customer AS gx_c WHERE gx_c.id IN ({marks}){checks} "
+                f"AND EXISTS ({vsql}) ORDER BY gx_c.id LIMIT %s)")
+            params += [*found.ids, *check_params, *vparams, cap]
     parts.append(
         "SELECT * FROM (SELECT gx_c.id, gx_c.name, gx_c.search_text, 1 "
         f"FROM parties_customer AS gx_c WHERE gx_c.id IN ({psql}) "

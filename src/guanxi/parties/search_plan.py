@@ -17,7 +17,7 @@ is a phrase.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .search import ParsedQuery, Term
 
@@ -89,30 +89,52 @@ def patterns_needing_stats(query: ParsedQuery) -> set[str]:
             for t in trigrams(p)}
 
 
-def match_string(query: ParsedQuery, docs: Mapping[str, int], total: int,
-                 probe: Callable[[str, int], int] | None = None) -> tuple[str, list[Term]]:
-    """The MATCH expression (every term, any of its patterns) and the terms whose
-    rows must be checked with instr() because a pattern was looked up by parts.
+@dataclass
+class Lookup:
+    """How the candidate rows are found: an FTS5 MATCH (`match`), or, when a window
+    found every row a term can match, those rows (`ids`); the rows of the terms in
+    `recheck` are then checked with instr()."""
 
-    `probe(match, limit)` counts the rows a short sub-phrase finds, up to `limit`: one
-    that is not selective after all (a common word like "pharm") is skipped.
+    match: str = ""
+    ids: list[int] | None = None
+    recheck: list[Term] = field(default_factory=list)
+
+
+MAX_PROBES = 2
+
+
+def lookup(query: ParsedQuery, docs: Mapping[str, int], total: int,
+           fetch: Callable[[str, int], list[int]] | None = None) -> Lookup:
+    """Choose the lookup for a query (every term, any of its patterns).
+
+    `fetch(match, limit)` returns the ids of up to `limit` rows matching `match`. A
+    window that finds fewer rows than MAX_CANDIDATES has found all the rows its
+    term can match: the query then only checks those (the walk is not repeated).
+    One that finds more (a common word like "pharm") is skipped.
     """
+    probes = 0
+    for term in query.terms if fetch else ():
+        found: set[int] = set()
+        for pattern in term.patterns:
+            window = next((o for o in plan_pattern(pattern, docs, total) if o.probe), None)
+            if window is None or probes >= MAX_PROBES:
+                break
+            probes += 1
+            ids = fetch(window.match, MAX_CANDIDATES)
+            if len(ids) >= MAX_CANDIDATES:
+                break
+            found.update(ids)
+        else:
+            return Lookup(ids=sorted(found), recheck=list(query.terms))
     groups: list[str] = []
     recheck: list[Term] = []
     for term in query.terms:
-        plans = []
-        for pattern in term.patterns:
-            options = plan_pattern(pattern, docs, total)
-            if probe is None:
-                options = [o for o in options if not o.probe]
-            for plan in options:
-                if not plan.probe or probe(plan.match, MAX_CANDIDATES) < MAX_CANDIDATES:
-                    break
-            plans.append(plan)
+        plans = [next(o for o in plan_pattern(p, docs, total) if not o.probe)
+                 for p in term.patterns]
         groups.append("(" + " OR ".join(plan.match for plan in plans) + ")")
         if any(plan.recheck for plan in plans):
             recheck.append(term)
-    return " AND ".join(groups), recheck
+    return Lookup(match=" AND ".join(groups), recheck=recheck)
 
 
 def instr_conditions(terms: Iterable[Term], column: str) -> tuple[str, list[str]]:

@@ -13,8 +13,19 @@ from .search import parse_query, phone_digits, rank_key
 # first ones in id order when it matches many (plus names starting with the query,
 # looked up apart; see search_index.candidates).
 MIN_CANDIDATES = 60
-# Formatting a number (phonenumbers) costs ~0.1 ms: only do it for rows displayed.
-_lazy_phone = lazy(format_phone, str)
+
+
+def _display_phone(e164: str, ext: str = "") -> str:
+    """format_phone, with a fast path for Chinese mobiles (phonenumbers costs ~0.1 ms
+    a number, a results page shows 25)."""
+    national = e164[3:]
+    if e164.startswith("+861") and len(national) == 11 and national.isdigit() and not ext:
+        return f"{national[:3]} {national[3:7]} {national[7:]}"
+    return format_phone(e164, ext)
+
+
+# Formatted only if displayed.
+_lazy_phone = lazy(_display_phone, str)
 
 
 def search_customers(user, q: str, limit: int = 20) -> list[Customer]:

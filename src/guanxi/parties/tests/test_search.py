@@ -358,7 +358,7 @@ def test_views_honour_permissions(client, users):
 
 
 def test_plan_asks_shorter_phrases_first():
-    from guanxi.parties.search_plan import match_string, plan_pattern
+    from guanxi.parties.search_plan import lookup, plan_pattern
 
     def matches(pattern, docs, total=1_000_000):
         return [(p.match, p.recheck, p.probe) for p in plan_pattern(pattern, docs, total)]
@@ -370,12 +370,14 @@ def test_plan_asks_shorter_phrases_first():
         ('"ghaoch"', True, True),  # a window around the rarest trigram, after a probe
         ('"ghaochem."', True, False),  # the phrase without its common ends
         ('"henghaochem.com"', False, False)]
-    # A probe that finds too many rows moves on to the next plan.
+    # A window that finds few rows has found them all; one that finds too many is skipped.
     query = parse_query("henghaochem.com")
     total = 1_000_000
-    assert match_string(query, domain, total, probe=lambda m, n: 5)[0] == '("ghaoch")'
-    assert match_string(query, domain, total, probe=lambda m, n: n)[0] == '("ghaochem.")'
-    assert match_string(query, domain, total)[0] == '("ghaochem.")'  # no probe: no window
+    found = lookup(query, domain, total, fetch=lambda m, n: [7, 3] if m == '"ghaoch"' else [])
+    assert found.ids == [3, 7] and found.recheck == list(query.terms)
+    found = lookup(query, domain, total, fetch=lambda m, n: list(range(n)))
+    assert found.ids is None and found.match == '("ghaochem.")' and found.recheck
+    assert lookup(query, domain, total).match == '("ghaochem.")'  # nothing fetched
     # Nothing cheaper: the phrase. Short patterns and no statistics: the phrase.
     pinyin = {"xin": 314_000, "ing": 574_000, "ngr": 51_000, "gru": 23_000, "rui": 35_000}
     assert matches("xingrui", pinyin) == [('"xingrui"', False, False)]
@@ -385,7 +387,7 @@ def test_plan_asks_shorter_phrases_first():
 
 
 @sqlite_only
-def test_rows_found_by_parts_are_checked_for_the_whole_pattern(users):
+def test_rows_found_by_parts_are_checked_for_the_whole_pattern(users, monkeypatch):
     admin = users["admin"]
     right = services.customer_create(actor=admin, name="甲公司")
     services.contact_create(actor=admin, customer=right, name="张伟")  # zhangwei
@@ -397,8 +399,15 @@ def test_rows_found_by_parts_are_checked_for_the_whole_pattern(users):
     query = parse_query("zhangwei")
     assert search_index.trigram_stats(query)[1] == 1000
     assert _fts_ids('"angwei"') == {right.pk, wrong.pk}
-    assert names(admin, "zhangwei") == ["甲公司"]
+    assert names(admin, "zhangwei") == ["甲公司"]  # the window's rows, checked
     assert names(admin, "zhangwei 甲公司") == ["甲公司"]
+    from guanxi.parties import search_plan
+
+    monkeypatch.setattr(search_plan, "MAX_CANDIDATES", 1)  # the window finds "too many"
+    monkeypatch.setattr(search_plan, "CORE_TRIGRAMS", 3)  # …so MATCH "ngwei", checked
+    assert search_plan.lookup(query, *search_index.trigram_stats(query)).match == '("ngwei")'
+    assert _fts_ids('"ngwei"') == {right.pk, wrong.pk}
+    assert names(admin, "zhangwei") == ["甲公司"]
 
 
 @sqlite_only
