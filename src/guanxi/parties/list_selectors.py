@@ -45,7 +45,7 @@ SORTS: dict[str, tuple[str, ...]] = {
 DEFAULT_SORT = "-updated"
 # Custom field types that the list can filter on.
 FILTERABLE_CUSTOM_TYPES = (FieldType.CHOICE, FieldType.BOOL, FieldType.TEXT)
-COUNT_CAP = 5_000
+COUNT_CAP = 1_000
 # Columns the list shows: loading only these keeps a page of 50 rows cheap.
 LIST_COLUMNS = (
     "id", "name", "short_name", "city", "tier", "stage", "last_contact_at", "updated_at",
