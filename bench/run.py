@@ -174,7 +174,6 @@ def load(args: argparse.Namespace) -> dict:
         "seconds_setup": round(s.seconds_setup, 1), "seconds_rows": round(s.seconds_rows, 1),
         "seconds_index": round(s.seconds_index, 1), "seconds_total": round(s.seconds_total, 1),
         "seconds_search_index": round(s.seconds_search_index, 1),
-        "seconds_interaction_indexes": round(s.seconds_interaction_indexes, 1),
         "cpu_seconds_loader": round(s.cpu_main, 1),
         "cpu_seconds_generators": round(s.cpu_workers, 1),
         "insert_seconds": {k: round(v, 1) for k, v in s.insert_seconds.items()},
@@ -189,7 +188,7 @@ def load(args: argparse.Namespace) -> dict:
         "pack_applied": s.pack_applied,
     }
     print(f"Loaded in {s.seconds_total:.0f} s: {result['customers_per_s']:,} customers/s, "
-          f"{result['interactions_per_s']:,} interactions/s; search index and statistics "
+          f"{result['interactions_per_s']:,} interactions/s; search index rebuild "
           f"{s.seconds_index:.0f} s.", flush=True)
     return result
 
@@ -430,12 +429,11 @@ def markdown(report: dict) -> str:
              f"{load_['interactions']:,} interactions in {load_['seconds_total']} s "
              f"(rows {load_['seconds_rows']} s: {load_['customers_per_s']:,} customers/s, "
              f"{load_['interactions_per_s']:,} interactions/s, {load_['rows_per_s']:,} rows/s; "
-             f"search index + statistics {load_['seconds_index']} s; CPU: loader "
+             f"search index rebuild {load_['seconds_index']} s; CPU: loader "
              f"{load_.get('cpu_seconds_loader')} s, generator processes "
              f"{load_.get('cpu_seconds_generators')} s). INSERT alone (time inside "
              f"executemany): " + ", ".join(f"{k} {v:,} rows/s" for k, v in
                                            load_.get("insert_rows_per_s", {}).items())
-             + f"; interaction indexes rebuilt in {load_.get('seconds_interaction_indexes')} s"
              + "."),
             "",
         ]

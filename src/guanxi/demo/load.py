@@ -3,11 +3,11 @@
 A fixture load, not business activity: rows go straight into the tables with
 `executemany` (parameters only; the SQL is built from model metadata), no
 services, no per-row audit entries. On SQLite the load runs with
-`PRAGMA synchronous=OFF` and foreign-key checks off (as Django's `loaddata` does);
-for large loads the search-index triggers and the interactions' secondary indexes
-are dropped and rebuilt once at the end. Do not kill a large load: like any
-`synchronous=OFF` write, an interrupted one can leave the database damaged. Chunks are generated in worker processes while the main process
-inserts the previous ones.
+`PRAGMA synchronous=OFF` and foreign-key checks off (as Django's `loaddata` does),
+and for large loads the search-index triggers are dropped and the index rebuilt
+once at the end. Chunks are generated in worker processes while the main process
+inserts the previous ones. Do not power off during a load: with `synchronous=OFF`
+an interrupted write can damage the database.
 """
 
 from __future__ import annotations
@@ -63,9 +63,8 @@ class LoadStats:
     interactions: int = 0
     seconds_setup: float = 0.0
     seconds_rows: float = 0.0  # generating and inserting the rows
-    seconds_index: float = 0.0  # search index rebuild and statistics
+    seconds_index: float = 0.0  # search index rebuild and finishing touches
     seconds_search_index: float = 0.0
-    seconds_interaction_indexes: float = 0.0  # recreating them after a large load
     cpu_main: float = 0.0  # CPU seconds of the loading process
     cpu_workers: float = 0.0  # CPU seconds of the generator processes
     insert_seconds: dict[str, float] = field(default_factory=dict)  # per table, in executemany
@@ -156,29 +155,6 @@ def _sqlite_bulk_mode() -> Iterator[None]:
         with connection.cursor() as cur:
             cur.execute(f"PRAGMA synchronous={int(old_sync)}")
             cur.execute(f"PRAGMA cache_size={int(old_cache)}")
-
-
-@contextmanager
-def _without_secondary_indexes(model: type[models.Model], enabled: bool) -> Iterator[None]:
-    """SQLite, large loads: drop the table's secondary indexes and recreate them
-    afterwards from their stored DDL (one sort per index instead of millions of
-    B-tree updates). The finally clause puts them back even when the load fails."""
-    if not enabled or connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cur:
-        cur.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = %s "
-                    "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
-                    [model._meta.db_table])
-        indexes = cur.fetchall()
-        for name, _sql in indexes:
-            cur.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            for _name, sql in indexes:
-                cur.execute(sql)
 
 
 class _ChunkSource:
@@ -287,17 +263,17 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
             if large and drop_triggers and rebuild and connection.vendor == "sqlite":
                 drop_triggers()
                 triggers_dropped = True
-            with _without_secondary_indexes(Interaction, large):
-                for rows in source:
-                    _insert_chunk(statements, rows, stats.insert_seconds)
-                    stats.customers += len(rows.customers)
-                    stats.contacts += len(rows.contacts)
-                    stats.interactions += len(rows.interactions)
-                    stats.seconds_rows = time.perf_counter() - t0
-                    if progress:
-                        progress(stats, customers)
-                t_index = time.perf_counter()
-            stats.seconds_interaction_indexes = time.perf_counter() - t_index
+            # The interactions' secondary indexes stay: dropping and recreating them
+            # makes the INSERTs twice as fast, but the rebuild afterwards is serial
+            # and cost as much again at 10M rows (docs/performance.md).
+            for rows in source:
+                _insert_chunk(statements, rows, stats.insert_seconds)
+                stats.customers += len(rows.customers)
+                stats.contacts += len(rows.contacts)
+                stats.interactions += len(rows.interactions)
+                stats.seconds_rows = time.perf_counter() - t0
+                if progress:
+                    progress(stats, customers)
         stats.seconds_rows = time.perf_counter() - t0
     finally:
         source.close()

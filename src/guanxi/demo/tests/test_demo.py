@@ -256,9 +256,9 @@ def test_chunk_spec_is_plain_data():
 
 @pytest.mark.django_db(transaction=True)
 def test_large_load_path_with_workers(monkeypatch):
-    """The path a big load takes: worker processes, search-index triggers and the
-    interactions' secondary indexes dropped and rebuilt; the result must equal an
-    inline load and leave every index in place."""
+    """The path a big load takes: worker processes, search-index triggers dropped
+    and the index rebuilt; the result must equal an inline load and leave every
+    index in place."""
     from django.db import connection
 
     from guanxi.demo import load

@@ -107,8 +107,9 @@ class Command(BaseCommand):
             f"Demo data loaded: {stats.customers:,} customers, {stats.contacts:,} contacts, "
             f"{stats.interactions:,} interactions in {stats.seconds_total:.1f} s "
             f"({stats.rate(stats.customers):,.0f} customers/s, "
-            f"{stats.rate(stats.interactions):,.0f} interactions/s; search index and "
-            f"statistics {stats.seconds_index:.1f} s)."))
+            f"{stats.rate(stats.interactions):,.0f} interactions/s"
+            + (f"; search index rebuilt in {stats.seconds_index:.1f} s"
+               if stats.seconds_index >= 0.1 else "") + ")."))
         for note in stats.notes:
             w(f"Note: {note}.")
         w("")
