@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "guanxi.accounts",
     "guanxi.parties",
     "guanxi.activities",
+    "guanxi.dataio",
     "guanxi.api",
     "guanxi.ui",
 ]

@@ -61,6 +61,8 @@ class AuditAction(models.TextChoices):
     PURGE = "purge", _("deleted permanently")
     EXPORT = "export", _("exported")
     MERGE = "merge", _("merged")
+    UNMERGE = "unmerge", _("merge undone")
+    IMPORT = "import", _("imported")
 
 
 class AuditEntry(models.Model):

@@ -7,6 +7,7 @@ import random
 from types import SimpleNamespace
 
 from guanxi.parties.search import build_search_text
+from guanxi.parties.normalize import company_key
 
 from . import geo, vocab
 from .plan import HISTORY_DAYS, MAX_AGE_DAYS, ChunkRows, ChunkSpec, Plan
@@ -301,6 +302,7 @@ class CustomerBuilder:
             credit_limit, rnd() < 0.45, rnd() < 0.25, rnd() < 0.92, rnd() < 0.8,
             json.dumps(custom), notes,
             clock.ts(self.last_contact_ts) if self.last_contact_ts else None, search, "", "",
+            "" if self.kind == "p" else company_key(self.name),
         )
 
     def _custom(self) -> dict:

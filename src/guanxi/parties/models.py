@@ -153,6 +153,12 @@ class Customer(TimeStampedModel, SoftDeleteModel, VersionedModel):
     search_text = models.TextField(blank=True, default="", editable=False)
     source_system = models.CharField(max_length=30, blank=True, default="", editable=False)
     external_id = models.CharField(_("external id"), max_length=100, blank=True, default="")
+    # normalize.company_key(name): what duplicate checks compare (organisations only).
+    name_key = models.CharField(max_length=200, blank=True, default="", editable=False,
+                                db_index=True)
+    # Set when this customer was merged into another (it then sits in the recycle bin).
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", editable=False)
 
     objects = CustomerQuerySet.as_manager_alive()
     all_objects = CustomerQuerySet.as_manager()
@@ -173,6 +179,7 @@ class Customer(TimeStampedModel, SoftDeleteModel, VersionedModel):
             models.Index(fields=["deleted_at", "last_contact_at"]),
             models.Index(fields=["team", "tier"]),
             models.Index(fields=["owner", "deleted_at", "updated_at"]),
+            models.Index(fields=["email"]),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -225,3 +232,70 @@ class Contact(TimeStampedModel, SoftDeleteModel, VersionedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("to review")
+    DISMISSED = "dismissed", _("not a duplicate")
+    MERGED = "merged", _("merged")
+
+
+class DuplicateCandidate(models.Model):
+    """Two customers that look like the same one, waiting for a person to decide.
+
+    Imports add near matches (similar names in one city) here instead of merging them;
+    the duplicate scan adds pairs sharing a phone, e-mail or company name. `first` has
+    the lower id.
+    """
+
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("score"), default=0.0)  # 0–100
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    source = models.CharField(max_length=20, default="scan")  # "scan" or "import"
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=DuplicateStatus.choices,
+                              default=DuplicateStatus.OPEN)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="uniq_duplicate_pair"),
+        ]
+        indexes = [models.Index(fields=["status", "score"])]
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+
+
+class MergeRecord(models.Model):
+    """One merge of customers into a survivor, with what it takes to undo it.
+
+    `before` holds the survivor's field values before the merge; `moved` lists, per
+    related model and foreign key, the ids of the rows moved to the survivor
+    ({"activities.interaction": {"customer": {"<old customer id>": [ids…]}}}); `added`
+    the tags and shares the survivor gained.
+    """
+
+    survivor = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("kept customer"))
+    merged_ids = models.JSONField(default=list)
+    before = models.JSONField(default=dict)
+    changes = models.JSONField(default=dict)
+    moved = models.JSONField(default=dict)
+    added = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -9,6 +10,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+
+from .search import to_simplified
 
 _EXT = re.compile(r"\s*(?:转|轉|分机|分機|ext\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 
@@ -64,3 +67,47 @@ def normalize_email(raw: str) -> str:
         except ValidationError as exc:
             raise ValidationError(_("“%(value)s” is not a valid e-mail address.") % {"value": raw}) from exc
     return text
+
+
+# --- Company names compared for duplicates ----------------------------------------------
+
+# Legal forms and group markers, compared without (longest first; stripped repeatedly
+# from the end, and "集团" also inside brackets: 兴瑞(集团)有限公司 → 兴瑞).
+_LEGAL_FORMS_ZH = (
+    "股份有限公司", "有限责任公司", "集团有限公司", "集团股份有限公司", "有限公司", "股份公司",
+    "集团公司", "总公司", "公司", "集团", "商行", "经营部", "门市部",
+)
+_LEGAL_FORMS_EN = re.compile(
+    r"(?:[\s,.]*(?:co\.?,?\s*ltd\.?|company\s+limited|co\.?\s*limited|limited|ltd\.?|"
+    r"inc\.?|incorporated|corp\.?|corporation|llc|l\.l\.c\.|plc|gmbh|ag|s\.a\.|"
+    r"pte\.?|pty\.?|group|holdings?|company|co\.?))+\s*$",
+    re.IGNORECASE,
+)
+_BRACKETS = str.maketrans({c: " " for c in "()[]{}<>（）【】〔〕《》「」『』"})
+_NOISE = re.compile(r"[\s·•.,，。、'\"“”‘’\-_/\\&+]+")
+
+
+@functools.lru_cache(maxsize=65536)
+def company_key(name: str) -> str:
+    """The form under which two company names count as the same company.
+
+    Full-width → half-width, lower case, Traditional → Simplified, brackets, spaces and
+    punctuation dropped, legal forms (有限公司, 股份有限公司, (集团), Co., Ltd. …) left out:
+    "重慶興瑞環保(集团)有限公司", "重庆兴瑞环保有限公司" and "重庆 兴瑞环保" all give "重庆兴瑞环保".
+    """
+    text = to_simplified(to_halfwidth(name).lower())
+    if not text:
+        return ""
+    text = text.translate(_BRACKETS)
+    text = _LEGAL_FORMS_EN.sub("", text)
+    text = _NOISE.sub("", text)
+    changed = True
+    while changed and text:
+        changed = False
+        for form in _LEGAL_FORMS_ZH:
+            if text.endswith(form) and len(text) > len(form):
+                text = text[: -len(form)]
+                changed = True
+                break
+    text = text.replace("集团", "") or text
+    return text[:200]
