@@ -104,6 +104,10 @@ def _reindex(ns, rest):
     _call("reindex", *_opt("--wait", ns.wait))
 
 
+def _import(ns, rest):
+    _call("importdata", *rest)
+
+
 def _manage(ns, rest):
     from django.core.management import execute_from_command_line
 
@@ -114,7 +118,7 @@ def _manage(ns, rest):
 
 Handler = Callable[[argparse.Namespace, list[str]], None]
 # Commands whose unknown options are passed on to the management command underneath.
-PASS_THROUGH = {"demo", "worker", "migrate", "manage"}
+PASS_THROUGH = {"demo", "worker", "migrate", "manage", "import"}
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -193,6 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
             "rebuild the search index and last contact dates (a background job)")
     p.add_argument("--wait", action="store_true", help="show the progress until it has finished")
 
+    add("import", _import, "import customers, contacts or interactions from CSV or XLSX",
+        "guanxi import customers|contacts|interactions FILE [--mapping FILE|NAME]\n"
+        "    [--mode create|update|upsert] [--match external_id,phone,email,name]\n"
+        "    [--dry-run] [--skip-invalid] [--rejects FILE] [--encoding gb18030|cp950|utf-8]\n"
+        "    [--sheet NAME] [--user USERNAME] [--json]\n"
+        "guanxi import resume JOB   continue a --skip-invalid import that stopped\n\n"
+        "Exit status: 0 all rows imported, 1 some rows rejected, 2 the import could not start.")
+
     p = add("manage", _manage, "run any Django management command (for experts)",
             "Run any Django management command, e.g. `guanxi manage shell` or\n"
             "`guanxi manage changepassword NAME`. `guanxi manage help` lists them.")
@@ -220,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns.handler(ns, rest)
     except CommandError as exc:
         print(f"guanxi {ns.command}: {exc}", file=sys.stderr)
-        return 1
+        return 2 if ns.command == "import" else 1
     except KeyboardInterrupt:
         return 130
     return 0

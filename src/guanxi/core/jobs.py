@@ -143,3 +143,46 @@ def job_body(func: Callable[..., dict[str, Any] | None]) -> Callable[[int], dict
         return result
 
     return run
+
+
+# --- Live progress of jobs that hold one long transaction -----------------------------
+#
+# An import that must land all-or-nothing writes inside one transaction, so progress
+# written to its Job row would stay invisible until the end (and on SQLite a second
+# connection could not write at all while it holds the lock). Such jobs also report
+# progress to a small JSON file next to the database, which the job pages read.
+
+
+def _live_path(job_id: int):
+    from django.conf import settings
+
+    folder = settings.DATA_DIR / "jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{int(job_id)}.json"
+
+
+def write_live(job_id: int, **data: Any) -> None:
+    """Replace the job's live progress (atomic rename: readers never see half a file)."""
+    import json
+    import os
+
+    path = _live_path(job_id)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**data, "at": time.time()}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_live(job_id: int) -> dict[str, Any] | None:
+    import json
+
+    try:
+        return json.loads(_live_path(job_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def clear_live(job_id: int) -> None:
+    try:
+        _live_path(job_id).unlink()
+    except OSError:
+        pass

@@ -6,8 +6,8 @@ import json
 import random
 from types import SimpleNamespace
 
+from guanxi.parties.normalize import company_key, name_block
 from guanxi.parties.search import build_search_text
-from guanxi.parties.normalize import company_key
 
 from . import geo, vocab
 from .plan import HISTORY_DAYS, MAX_AGE_DAYS, ChunkRows, ChunkSpec, Plan
@@ -292,6 +292,7 @@ class CustomerBuilder:
                             city=self.city_name, country=self.country, deleted_at=None),
             contacts=self.contact_ns,
         )
+        key = "" if self.kind == "p" else company_key(self.name)
         updated = max(self.created_ts, self.last_ts or 0)
         created = clock.ts(self.created_ts)
         return (
@@ -302,7 +303,7 @@ class CustomerBuilder:
             credit_limit, rnd() < 0.45, rnd() < 0.25, rnd() < 0.92, rnd() < 0.8,
             json.dumps(custom), notes,
             clock.ts(self.last_contact_ts) if self.last_contact_ts else None, search, "", "",
-            "" if self.kind == "p" else company_key(self.name),
+            key, name_block(self.city_name, key),
         )
 
     def _custom(self) -> dict:

@@ -24,13 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from guanxi.activities.models import Interaction
+from guanxi.core.bulk import Insert as _Insert
+from guanxi.core.bulk import insert_statement
 from guanxi.parties.models import Contact, Customer
 
 from .company import build_skeleton
@@ -78,44 +79,6 @@ class LoadStats:
 
     def rate(self, count: int) -> float:
         return count / self.seconds_rows if self.seconds_rows else 0.0
-
-
-@dataclass(frozen=True)
-class _Insert:
-    sql: str
-    extra: tuple  # values for NOT NULL columns with a default that the generator leaves out
-
-    def run(self, cursor, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        if self.extra:
-            extra = self.extra
-            rows = [r + extra for r in rows]
-        cursor.executemany(self.sql, rows)
-
-
-def insert_statement(model: type[models.Model], attnames: tuple[str, ...]) -> _Insert:
-    """INSERT for `attnames` of `model`; the SQL comes from model metadata only."""
-    meta = model._meta
-    by_attname = {f.attname: f for f in meta.concrete_fields}
-    missing = [a for a in attnames if a not in by_attname]
-    if missing:
-        raise ImproperlyConfigured(f"{meta.label} has no field(s) {missing}")
-    fields = [by_attname[a] for a in attnames]
-    extra_fields = []
-    for f in meta.concrete_fields:
-        if f.attname in attnames or f.null or f.primary_key:
-            continue
-        if not f.has_default():
-            raise ImproperlyConfigured(
-                f"demo loader: {meta.label}.{f.name} is NOT NULL without a default; "
-                "add it to the generator")
-        extra_fields.append(f)
-    extra = tuple(f.get_db_prep_save(f.get_default(), connection) for f in extra_fields)
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in fields + extra_fields)
-    placeholders = ", ".join(["%s"] * (len(fields) + len(extra_fields)))
-    return _Insert(f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({placeholders})", extra)
 
 
 def _m2m_insert(through: type[models.Model], left: str, right: str) -> _Insert:

@@ -17,6 +17,7 @@ CUSTOMER_COLUMNS = (
     "website", "industry_id", "source", "team_id", "owner_id", "tier", "stage", "credit_days",
     "credit_limit", "consent_email", "consent_sms", "consent_phone", "consent_mail", "custom",
     "notes", "last_contact_at", "search_text", "source_system", "external_id", "name_key",
+    "name_block",
 )
 CONTACT_COLUMNS = (
     "id", "created_at", "updated_at", "version", "customer_id", "name", "title", "department",

@@ -156,6 +156,9 @@ class Customer(TimeStampedModel, SoftDeleteModel, VersionedModel):
     # normalize.company_key(name): what duplicate checks compare (organisations only).
     name_key = models.CharField(max_length=200, blank=True, default="", editable=False,
                                 db_index=True)
+    # normalize.name_block(city, name_key): near-duplicate checks compare within a block.
+    name_block = models.CharField(max_length=60, blank=True, default="", editable=False,
+                                  db_index=True)
     # Set when this customer was merged into another (it then sits in the recycle bin).
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", editable=False)

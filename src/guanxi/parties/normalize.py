@@ -111,3 +111,24 @@ def company_key(name: str) -> str:
                 break
     text = text.replace("集团", "") or text
     return text[:200]
+
+
+_CITY_SUFFIX = re.compile(r"(市|县|區|区|州|盟|地区|自治州)$")
+
+
+@functools.lru_cache(maxsize=8192)
+def city_key(city: str) -> str:
+    """重庆市 / 重慶 / 重庆 → 重庆 (for grouping by city)."""
+    text = to_simplified(to_halfwidth(city).lower()).replace(" ", "")
+    return _CITY_SUFFIX.sub("", text) if len(text) > 2 else text
+
+
+def name_block(city: str, key: str) -> str:
+    """The block near-duplicate checks compare within: same city, same first two
+    characters of the company key once the city's name is taken off its front
+    ("重庆" + "兴瑞环保…" → "重庆|兴瑞"). Empty when there is no key."""
+    if not key:
+        return ""
+    c = city_key(city)
+    core = key[len(c):] if c and key.startswith(c) and len(key) > len(c) + 1 else key
+    return f"{c}|{core[:2]}"[:60]

@@ -16,7 +16,7 @@ from guanxi.core.models import AuditAction
 from . import permissions as perms
 from .custom_fields import clean_custom
 from .models import Contact, Customer, Tag
-from .normalize import company_key, normalize_email, normalize_phone, to_halfwidth
+from .normalize import company_key, name_block, normalize_email, normalize_phone, to_halfwidth
 from .search import build_search_text
 
 CUSTOMER_FIELDS = [
@@ -64,9 +64,10 @@ def _clean_customer(customer: Customer, data: dict[str, Any]) -> None:
         if key in CUSTOMER_FIELDS:
             setattr(customer, key, value)
     customer.name_key = company_key(customer.name) if customer.kind == "org" else ""
+    customer.name_block = name_block(customer.city, customer.name_key)
     try:
         customer.full_clean(exclude=["search_text", "shared_with", "tags", "custom", "name_key",
-                                     "merged_into"])
+                                     "name_block", "merged_into"])
     except ValidationError as exc:
         for k, v in exc.message_dict.items():
             errors.setdefault(k, v)

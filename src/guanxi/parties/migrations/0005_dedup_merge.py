@@ -8,17 +8,19 @@ from guanxi.parties import search_index
 
 
 def fill_name_keys(apps, schema_editor):
-    from guanxi.parties.normalize import company_key
+    from guanxi.parties.normalize import company_key, name_block
 
     Customer = apps.get_model("parties", "Customer")
     batch = []
-    for pk, name in Customer._base_manager.filter(kind="org").values_list("pk", "name").iterator(chunk_size=5000):
-        batch.append(Customer(pk=pk, name_key=company_key(name)))
+    rows = Customer._base_manager.filter(kind="org").values_list("pk", "name", "city")
+    for pk, name, city in rows.iterator(chunk_size=5000):
+        key = company_key(name)
+        batch.append(Customer(pk=pk, name_key=key, name_block=name_block(city, key)))
         if len(batch) >= 5000:
-            Customer._base_manager.bulk_update(batch, ["name_key"])
+            Customer._base_manager.bulk_update(batch, ["name_key", "name_block"])
             batch = []
     if batch:
-        Customer._base_manager.bulk_update(batch, ["name_key"])
+        Customer._base_manager.bulk_update(batch, ["name_key", "name_block"])
 
 
 
@@ -123,6 +125,11 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='duplicatecandidate',
             constraint=models.UniqueConstraint(fields=('first', 'second'), name='uniq_duplicate_pair'),
+        ),
+        migrations.AddField(
+            model_name="customer",
+            name="name_block",
+            field=models.CharField(blank=True, db_index=True, default="", editable=False, max_length=60),
         ),
         migrations.RunPython(fill_name_keys, migrations.RunPython.noop),
         migrations.RunPython(search_index.install, search_index.noop),
