@@ -37,6 +37,7 @@ from rapidfuzz import fuzz, process
 
 from guanxi.core.bulk import insert_statement
 from guanxi.core.models import AuditAction, AuditEntry
+from guanxi.parties import search_index
 from guanxi.parties.models import Contact, Customer, DuplicateCandidate, Tag
 from guanxi.parties.normalize import company_key, name_block
 from guanxi.parties.search import build_search_text
@@ -70,6 +71,7 @@ class Row:
     raw: list[str]
     data: dict[str, Any]
     keys: dict[str, str] = field(default_factory=dict)
+    pre: tuple[str, str, str] | None = None  # prepare.precompute: key, block, search text
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Record:
     contacts: list[dict[str, Any]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     first_outcome: str = ""
+    pre: tuple[str, str, str] | None = None  # valid while only one row made it
 
 
 def row_keys(data: dict[str, Any], match: tuple[str, ...]) -> dict[str, str]:
@@ -134,9 +137,13 @@ class CustomerBatcher:
             col = _KEY_COLUMN[k]
             values = list(values)
             for i in range(0, len(values), 500):
+                # all_objects and no ordering: the planner then uses the column's index
+                # (with the alive manager it picks the deleted_at index and scans).
                 q = Q(**{f"{col}__in": values[i:i + 500]})
-                for pk, v in Customer.objects.filter(q).values_list("pk", col):
-                    found[k].setdefault(v, set()).add(pk)
+                for pk, v, gone in Customer.all_objects.filter(q).order_by().values_list(
+                        "pk", col, "deleted_at"):
+                    if gone is None:
+                        found[k].setdefault(v, set()).add(pk)
         return found
 
     def process(self, rows: list[Row], result, reject) -> None:
@@ -162,7 +169,7 @@ class CustomerBatcher:
                     reject(r, "", _("No existing customer matches this row (mode “update” only "
                                     "changes existing customers)."))
                     continue
-                record = Record(None, {**_DEFAULTS, **_fields(r.data)})
+                record = Record(None, {**_DEFAULTS, **_fields(r.data)}, pre=r.pre)
                 if record.data["owner_id"] is None and getattr(self.actor, "role", "") == "rep":
                     record.data["owner_id"] = self.actor.pk
                 if record.data["team_id"] is None and record.data["owner_id"]:
@@ -202,6 +209,7 @@ class CustomerBatcher:
                                         "change existing customers).") % {"id": record.id})
                         continue
                 self._absorb(record, r, fill_only=True)
+                record.pre = None
                 record.rows.append(r.number)
                 result.merged += 1
             for k, v in r.keys.items():
@@ -315,20 +323,24 @@ class CustomerBatcher:
         for rec in new:
             if rec.data.get("kind") != "org":
                 continue
-            key = company_key(rec.data["name"])
-            block = name_block(rec.data.get("city", ""), key)
+            if rec.pre is not None:
+                key, block = rec.pre[0], rec.pre[1]
+            else:
+                key = company_key(rec.data["name"])
+                block = name_block(rec.data.get("city", ""), key)
             if block:
                 rec.data["_key"], rec.data["_block"] = key, block
                 blocks.setdefault(block, []).append(rec)
-        if not blocks:
+        if not blocks or not self.watermark:
             return
         candidates: dict[str, list[tuple[int, str, str]]] = {}
         names = list(blocks)
         for i in range(0, len(names), 500):
-            for pk, name, key, block in Customer.objects.filter(
-                    name_block__in=names[i:i + 500], pk__lte=self.watermark).values_list(
-                    "pk", "name", "name_key", "name_block"):
-                candidates.setdefault(block, []).append((pk, name, key))
+            for pk, name, key, block, gone in Customer.all_objects.filter(
+                    name_block__in=names[i:i + 500], pk__lte=self.watermark).order_by().values_list(
+                    "pk", "name", "name_key", "name_block", "deleted_at"):
+                if gone is None and pk <= self.watermark:
+                    candidates.setdefault(block, []).append((pk, name, key))
         for block, recs in blocks.items():
             pool = candidates.get(block, [])
             keys = [c[2] for c in pool]
@@ -372,14 +384,20 @@ class CustomerBatcher:
         for pk, rec in zip(ids, new, strict=True):
             rec.id = pk
             d = rec.data
-            key = d.pop("_key", None) or (company_key(d["name"]) if d["kind"] == "org" else "")
-            block = d.pop("_block", None) or name_block(d.get("city", ""), key)
+            d.pop("_key", None)
+            d.pop("_block", None)
             near_match = d.pop("_near", None)
-            contacts = [SimpleNamespace(name=c["name"], mobile=c.get("mobile", ""), phone="",
-                                        email=c.get("email", ""), deleted_at=None)
-                        for c in rec.contacts]
-            search = build_search_text(SimpleNamespace(**{"short_name": "", "phone": "",
-                                                          "email": "", **d}), contacts=contacts)
+            if rec.pre is not None:
+                key, block, search = rec.pre
+            else:
+                key = company_key(d["name"]) if d["kind"] == "org" else ""
+                block = name_block(d.get("city", ""), key)
+                contacts = [SimpleNamespace(name=c["name"], mobile=c.get("mobile", ""), phone="",
+                                            email=c.get("email", ""), deleted_at=None)
+                            for c in rec.contacts]
+                search = build_search_text(SimpleNamespace(**{"short_name": "", "phone": "",
+                                                              "email": "", **d}),
+                                           contacts=contacts)
             values = [pk, ts, ts, 1]
             for k in PLAIN:
                 v = d.get(k, _DEFAULTS.get(k, ""))
@@ -400,7 +418,12 @@ class CustomerBatcher:
             if near_match:
                 near.append((near_match[0], pk, near_match[1]))
         with connection.cursor() as cur:
-            self.insert_customer.run(cur, [tuple(r) for r in rows])
+            # The FTS index takes the batch in one statement instead of one trigger call
+            # per row (about 3× cheaper on SQLite).
+            with search_index.bulk_insert_mode():
+                self.insert_customer.run(cur, [tuple(r) for r in rows])
+                if ids:
+                    search_index.index_inserted(ids[0], ids[-1])
             if contact_rows:
                 cids = self._reserve_ids(Contact, len(contact_rows))
                 self.insert_contact.run(cur, [
@@ -484,10 +507,16 @@ def _show(value):
 
 
 def _audit_changes(before, data, tags, job_id) -> str:
-    changes = {k: [None, _show(v)] for k, v in data.items()
-               if (k in PLAIN or k == "custom") and v not in (None, "", {}, [])}
+    changes = {}
+    for k, v in data.items():
+        if v is None or v == "" or v == {} or k not in _AUDITED:
+            continue
+        changes[k] = [None, str(v) if isinstance(v, Decimal) else v]
     if tags:
         changes["tags"] = [None, sorted(tags)]
     if job_id:
         changes["import_job"] = [None, job_id]
     return json.dumps(changes, ensure_ascii=False)
+
+
+_AUDITED = frozenset((*PLAIN, "custom"))

@@ -29,6 +29,7 @@ class Row:
     raw: list[str]
     data: dict[str, Any]
     keys: dict[str, str] = field(default_factory=dict)
+    pre: Any = None
 
 
 def _first_message(exc: ValidationError) -> tuple[str, str]:

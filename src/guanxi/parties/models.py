@@ -183,6 +183,7 @@ class Customer(TimeStampedModel, SoftDeleteModel, VersionedModel):
             models.Index(fields=["team", "tier"]),
             models.Index(fields=["owner", "deleted_at", "updated_at"]),
             models.Index(fields=["email"]),
+            models.Index(fields=["external_id"]),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -356,3 +356,44 @@ def _sqlite_candidates(visible_qs, query: ParsedQuery, cap: int, prefix_limit: i
     with default_connection.cursor() as cur:
         cur.execute(" UNION ALL ".join(parts), params)
         return cur.fetchall()
+
+
+def bulk_insert_mode(connection=None):
+    """A context manager for inserting many customers inside one transaction (SQLite).
+
+    Inside, the per-row insert trigger is off; call `index_inserted(first_id, last_id)`
+    after inserting rows with ids in that range, before leaving. The trigger comes
+    back on exit (it is DDL inside the caller's transaction, so a rollback restores it
+    too). Other writers are locked out meanwhile: SQLite has one writer, and the
+    caller's transaction holds the write lock. Elsewhere it does nothing.
+    """
+    from contextlib import contextmanager
+
+    conn = connection or default_connection
+
+    @contextmanager
+    def mode():
+        if conn.vendor != "sqlite":
+            yield
+            return
+        if not conn.in_atomic_block:
+            raise RuntimeError("bulk_insert_mode needs a transaction")
+        with conn.cursor() as cur:
+            cur.execute("DROP TRIGGER IF EXISTS parties_customer_fts_ai")
+        try:
+            yield
+        finally:
+            with conn.cursor() as cur:
+                cur.execute(_SQLITE_TRIGGERS[0])
+
+    return mode()
+
+
+def index_inserted(first_id: int, last_id: int, connection=None) -> None:
+    """Add customers first_id…last_id to the FTS index (inside bulk_insert_mode)."""
+    conn = connection or default_connection
+    if conn.vendor != "sqlite":
+        return
+    with conn.cursor() as cur:
+        cur.execute(f"INSERT INTO {FTS_TABLE}(rowid, search_text) SELECT id, search_text "
+                    "FROM parties_customer WHERE id BETWEEN %s AND %s", [first_id, last_id])

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import bin_views, contact_views, views
+from . import bin_views, contact_list_views, contact_views, views
 
 app_name = "parties"
 urlpatterns = [
     path("", views.customer_list, name="customer_list"),
     path("new/", views.customer_create, name="customer_create"),
+    path("contacts/", contact_list_views.contact_list, name="contact_list"),
     path("<int:pk>/", views.customer_detail, name="customer_detail"),
     path("<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("<int:pk>/history/", views.customer_history, name="customer_history"),

@@ -137,10 +137,18 @@ def stale_scope(user) -> Q:
 
 
 def stale_base(user, tier: str) -> QuerySet:
-    """One tier's customers in the user's stale scope, visible to the user."""
+    """One tier's customers in the user's stale scope, visible to the user.
+
+    For one owner the (owner, last_contact_at) index is the right one; without planner
+    statistics SQLite sees (tier, last_contact_at) as just as good and may pick it, so
+    the tier is compared with `iexact` there, which no index serves (same rows: tiers
+    are upper-case letters)."""
+    scope = stale_scope(user)
+    one_owner = scope.children == [("owner_id", user.pk)]
+    tier_q = Q(tier__iexact=tier) if one_owner else Q(tier=tier)
     return (
         Customer.objects.visible_to(user)
-        .filter(stale_scope(user), tier=tier)
+        .filter(scope, tier_q)
         .select_related("owner")
         .defer("search_text", "notes", "custom")
     )

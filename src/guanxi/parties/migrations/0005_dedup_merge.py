@@ -131,6 +131,10 @@ class Migration(migrations.Migration):
             name="name_block",
             field=models.CharField(blank=True, db_index=True, default="", editable=False, max_length=60),
         ),
+        migrations.AddIndex(
+            model_name="customer",
+            index=models.Index(fields=["external_id"], name="parties_cus_externa_467c25_idx"),
+        ),
         migrations.RunPython(fill_name_keys, migrations.RunPython.noop),
         migrations.RunPython(search_index.install, search_index.noop),
     ]
