@@ -205,7 +205,7 @@ class Lookups:
 
 
 def _tier(raw: str) -> str:
-    text = to_halfwidth(raw).upper().replace("类", "").replace("級", "").replace("级", "")
+    text = to_simplified(to_halfwidth(raw)).upper().replace("类", "").replace("级", "")
     text = text.replace("CLASS", "").replace("TIER", "").strip()
     if text in ("A", "B", "C"):
         return text

@@ -42,7 +42,7 @@ from guanxi.parties.models import Contact, Customer, DuplicateCandidate, Tag
 from guanxi.parties.normalize import company_key, name_block
 from guanxi.parties.search import build_search_text
 
-NEAR_MATCH_SCORE = 88
+NEAR_MATCH_SCORE = 80
 MATCH_KEYS = ("external_id", "phone", "email", "name")
 _KEY_COLUMN = {"external_id": "external_id", "phone": "phone", "email": "email",
                "name": "name_key"}
@@ -258,6 +258,12 @@ class CustomerBatcher:
         """
         changed = False
         values = _fields(r.data)
+        old_name = record.data.get("name")
+        if old_name and values.get("name") and values["name"] != old_name and \
+                company_key(values["name"]) == company_key(old_name):
+            # The same company written another way (traditional script, legal form,
+            # brackets): keep the name the customer already has.
+            values.pop("name")
         if fill_only:
             values = {k: v for k, v in values.items()
                       if k == "custom" or record.data.get(k) in (None, "")

@@ -50,7 +50,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("city", _("City"), False, ("城市", "市", "所在城市", "所在地", "city")),
     FieldSpec("district", _("District"), False, ("区", "区县", "县区", "区域", "district", "county")),
     FieldSpec("street", _("Street address"), False, ("地址", "详细地址", "街道地址", "公司地址",
-                                                     "通讯地址", "address", "street",
+                                                     "通讯地址", "address", "street", "company address",
                                                      "street address")),
     FieldSpec("postal_code", _("Postal code"), False, ("邮编", "邮政编码", "postal code", "zip",
                                                       "zip code", "postcode")),

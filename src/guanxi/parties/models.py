@@ -201,6 +201,18 @@ class Customer(TimeStampedModel, SoftDeleteModel, VersionedModel):
 
         return reverse("parties:customer_detail", args=[self.pk])
 
+    def save(self, *args, **kwargs) -> None:
+        # The duplicate-check keys follow the name and city whatever path saves the row
+        # (bulk loaders that skip save() set them themselves).
+        from .normalize import company_key, name_block
+
+        self.name_key = company_key(self.name) if self.kind == CustomerKind.ORGANISATION else ""
+        self.name_block = name_block(self.city, self.name_key)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and ({"name", "city", "kind"} & set(update_fields)):
+            kwargs["update_fields"] = {*update_fields, "name_key", "name_block"}
+        super().save(*args, **kwargs)
+
     @property
     def address(self) -> str:
         if self.country == "CN":

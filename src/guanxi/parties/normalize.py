@@ -124,11 +124,11 @@ def city_key(city: str) -> str:
 
 
 def name_block(city: str, key: str) -> str:
-    """The block near-duplicate checks compare within: same city, same first two
-    characters of the company key once the city's name is taken off its front
-    ("重庆" + "兴瑞环保…" → "重庆|兴瑞"). Empty when there is no key."""
+    """The block near-duplicate checks compare within: same city, same first
+    character of the company key once the city's name is taken off its front
+    ("重庆" + "兴瑞环保…" → "重庆|兴"). Empty when there is no key."""
     if not key:
         return ""
     c = city_key(city)
     core = key[len(c):] if c and key.startswith(c) and len(key) > len(c) + 1 else key
-    return f"{c}|{core[:2]}"[:60]
+    return f"{c}|{core[:1]}"[:60]
