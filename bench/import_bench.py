@@ -54,7 +54,7 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> None:
                 w.writerow(last)  # the same customer entered twice
                 continue
             city = cities[rng.randrange(len(cities))]
-            brand = brands[rng.randrange(len(brands))] + brands[rng.randrange(len(brands))]
+            brand = "".join(brands[rng.randrange(len(brands))] for _ in range(3))
             full = templates[rng.randrange(len(templates))][0]
             name = full.format(city=city.name, brand=brand, num=i % 9 + 1, surname="王") + (f"{i % 97}分厂" if i % 5 == 0
                                                                else "")

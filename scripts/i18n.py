@@ -95,9 +95,9 @@ def problems(lang: str) -> list[str]:
         if not all(texts) or "fuzzy" in e.flags:
             out.append(f"{lang}: untranslated: {e.msgid!r}")
             continue
-        want = sorted(PLACEHOLDER.findall(e.msgid))
+        wants = [sorted(PLACEHOLDER.findall(m)) for m in (e.msgid, e.msgid_plural) if m]
         for text in texts:
-            if sorted(PLACEHOLDER.findall(text)) != want:
+            if sorted(PLACEHOLDER.findall(text)) not in wants:
                 out.append(f"{lang}: placeholders differ: {e.msgid!r} → {text!r}")
     return out
 

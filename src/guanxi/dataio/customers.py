@@ -38,7 +38,8 @@ from rapidfuzz import fuzz, process
 from guanxi.core.bulk import insert_statement
 from guanxi.core.models import AuditAction, AuditEntry
 from guanxi.parties import search_index
-from guanxi.parties.models import Contact, Customer, DuplicateCandidate, Tag
+from guanxi.parties.duplicates import add_candidates
+from guanxi.parties.models import Contact, Customer, Tag
 from guanxi.parties.normalize import company_key, name_block
 from guanxi.parties.search import build_search_text
 
@@ -444,11 +445,8 @@ class CustomerBatcher:
                 self._update(rec, now, audits, ts, actor_id)
             self.audit_insert.run(cur, audits)
         if near:
-            DuplicateCandidate.objects.bulk_create(
-                [DuplicateCandidate(first_id=min(a, b), second_id=max(a, b), score=s,
-                                    reasons=["similar_name"], source="import",
-                                    job_id=self.job_id) for a, b, s in near],
-                ignore_conflicts=True)
+            add_candidates([(a, b, s, ["similar_name"]) for a, b, s in near], source="import",
+                           job=self.job_id)
 
     def _update(self, rec: Record, now, audits, ts, actor_id) -> None:
         before, d = rec.before, rec.data
@@ -480,13 +478,15 @@ class CustomerBatcher:
         if "name" in fields or "city" in fields or "kind" in fields:
             key = company_key(d["name"]) if d.get("kind") == "org" else ""
             fields["name_key"], fields["name_block"] = key, name_block(d.get("city", ""), key)
-        customer = Customer.all_objects.get(pk=rec.id)
-        for k, v in fields.items():
-            setattr(customer, k, v)
-        customer.search_text = build_search_text(customer)
-        version = customer.version + 1
-        Customer.all_objects.filter(pk=rec.id).update(
-            **fields, search_text=customer.search_text, version=version, updated_at=now)
+        if added_contacts or {"name", "short_name", "phone", "email"} & set(fields):
+            # Only what search looks at needs a new search text.
+            customer = Customer.all_objects.get(pk=rec.id)
+            for k, v in fields.items():
+                setattr(customer, k, v)
+            fields["search_text"] = build_search_text(customer)
+        version = (Customer.all_objects.filter(pk=rec.id).values_list("version", flat=True)
+                   .get() + 1)
+        Customer.all_objects.filter(pk=rec.id).update(**fields, version=version, updated_at=now)
         if added_contacts:
             changes["contacts"] = [None, added_contacts]
         if self.job_id:

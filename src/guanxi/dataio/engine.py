@@ -151,15 +151,17 @@ def _editable(actor) -> Callable[[set[int]], set[int]]:
     return check
 
 
-def _progress(job_id: int | None, done: int, table, started: float, phase: str) -> None:
+def _progress(job_id: int | None, done: int, table, started: float, phase: str,
+              read: int = 0) -> None:
     if not job_id:
         return
     elapsed = max(time.monotonic() - started, 1e-6)
     rate = done / elapsed
     pos = table.position()
-    total = None
-    if table.format == "csv" and pos > 0:
-        total = max(done, int(done * table.size / pos))
+    total = table.total_rows or None
+    if total is None and table.format == "csv" and pos > 0:
+        # Rows read so far (ahead of those done) over bytes read so far.
+        total = max(done, int(max(read, done) * table.size / pos))
     eta = (total - done) / rate if total and rate > 0 else None
     write_live(job_id, done=done, total=total, rate=round(rate, 1),
                eta=round(eta, 1) if eta is not None else None, phase=phase)
@@ -229,11 +231,14 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
                 result.errors.append(RowError(row.number, label, message))
             rejects.append((row.raw, f"{label}: {message}" if label else message))
 
+        read = [0]
+
         def raw_batches():
             batch: list = []
             for number, cells, raw in table.rows():
                 if number <= start_after:
                     continue
+                read[0] += 1
                 batch.append((number, cells, raw))
                 if len(batch) >= options.batch_size:
                     yield batch
@@ -282,7 +287,7 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
                                     progress=result.rows,
                                     result=_checkpoint_result(result, writer))
                         flush_rejects()
-                        _progress(job_id, result.rows, table, started, "writing")
+                        _progress(job_id, result.rows, table, started, "writing", read[0])
                         if on_batch:
                             on_batch(result)
                     result.committed = True
@@ -292,7 +297,7 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
                             for batch in batches():
                                 handle(batch)
                                 _progress(job_id, result.rows, table, started, "checking"
-                                          if options.dry_run else "writing")
+                                          if options.dry_run else "writing", read[0])
                                 if on_batch:
                                     on_batch(result)
                             if options.dry_run or result.rejected:
@@ -369,14 +374,28 @@ def is_import_path(path: str | Path) -> bool:
         return False
 
 
+JOB_TITLES = {
+    ("customers", False): gettext_noop("Import customers"),
+    ("contacts", False): gettext_noop("Import contacts"),
+    ("interactions", False): gettext_noop("Import interactions"),
+    ("customers", True): gettext_noop("Check customers before import"),
+    ("contacts", True): gettext_noop("Check contacts before import"),
+    ("interactions", True): gettext_noop("Check interactions before import"),
+}
+
+
+def job_title(options: ImportOptions) -> str:
+    """Stored as English source text; job pages translate it when shown."""
+    return JOB_TITLES[(options.target, bool(options.dry_run))]
+
+
 def start_import_job(path: Path | str, options: ImportOptions, *, actor,
                      original_name: str = "") -> Job:
     from .tasks import run_import_job
 
     if not is_import_path(path):
         raise ImportError_(_("Import files must be uploaded first."))
-    title = (gettext_noop("Check import of %(target)s") if options.dry_run
-             else gettext_noop("Import %(target)s"))
+    title = job_title(options)
     return start_job(actor=actor, kind=IMPORT_KIND, title=title, task=run_import_job,
                      params={"path": str(path), "original_name": original_name or Path(path).name,
                              "options": options.to_dict(),

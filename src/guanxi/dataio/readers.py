@@ -102,6 +102,7 @@ class Table:
     _rows: Iterator | None = None
     _close: list = field(default_factory=list)
     size: int = 0
+    total_rows: int = 0  # XLSX: rows below the header as the sheet declares them (0: unknown)
 
     def rows(self) -> Iterator[tuple[int, list[str], list[str]]]:
         """(row number, cleaned cells, original cells) for every non-empty data row;
@@ -231,6 +232,10 @@ def _open_xlsx(table: Table, sheet: str | None) -> None:
     else:
         ws = wb.worksheets[0]
     table.encoding = ""
+    try:
+        table.total_rows = max(0, int(ws.max_row or 0) - 1)
+    except (TypeError, ValueError):
+        table.total_rows = 0
     it = ws.iter_rows(values_only=True)
     header_no = 0
     headers: list[str] = []

@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 EMPTY = "—"
 
@@ -83,6 +84,14 @@ def show_value(value: Any, field=None) -> str:
     return str(value)
 
 
+# Audit keys that are not model fields: merges and imports write these.
+EXTRA_LABELS = {
+    "merged": gettext_lazy("merged customers"),
+    "import_job": gettext_lazy("import job"),
+    "contacts": gettext_lazy("contacts added"),
+}
+
+
 def change_rows(model_label: str, changes: dict[str, list[Any]] | None) -> list[ChangeRow]:
     """[ChangeRow(label, old, new)] for an audit entry's `changes` ({field: [old, new]})."""
     model = _model(model_label)
@@ -107,7 +116,8 @@ def change_rows(model_label: str, changes: dict[str, list[Any]] | None) -> list[
                     rows.append(ChangeRow(custom_labels.get(key, key), show_value(old.get(key)),
                                           show_value(new.get(key))))
             continue
-        label = str(getattr(field, "verbose_name", name)) if field is not None else name
+        label = (str(getattr(field, "verbose_name", name)) if field is not None
+                 else str(EXTRA_LABELS.get(name, name)))
         rows.append(ChangeRow(label, show_value(old, field), show_value(new, field)))
     return rows
 

@@ -87,7 +87,7 @@ _BRACKETS = str.maketrans({c: " " for c in "()[]{}<>（）【】〔〕《》「�
 _NOISE = re.compile(r"[\s·•.,，。、'\"“”‘’\-_/\\&+]+")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def company_key(name: str) -> str:
     """The form under which two company names count as the same company.
 

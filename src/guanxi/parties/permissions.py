@@ -62,6 +62,49 @@ def can_restore(user) -> bool:
     return user.is_active and user.is_admin
 
 
+# Roles that merge duplicate customers (besides a rep merging only their own customers)
+# and start the duplicate scan.
+MERGE_ROLES = {Role.ADMIN, Role.DIRECTOR, Role.MANAGER}
+
+
+def can_find_duplicates(user) -> bool:
+    """Starting the duplicate scan over all customers: administrators, directors, managers."""
+    return user.is_active and _role(user) in MERGE_ROLES
+
+
+def can_merge(user, customers) -> bool:
+    """Merging customers into one: the user may edit every one of them, and is an
+    administrator, director or manager, or a rep who owns all of them (a rep cannot
+    merge away a colleague's customer, a pool customer or one only shared with them)."""
+    customers = list(customers)
+    if not user.is_active or len(customers) < 2:
+        return False
+    role = _role(user)
+    if role not in MERGE_ROLES and not (
+        role == Role.REP and all(c.owner_id == user.pk for c in customers)
+    ):
+        return False
+    return all(can_edit_customer(user, c) for c in customers)
+
+
+def can_undo_merge(user, survivor, merged) -> bool:
+    """Undoing a merge: the same rule as merging, with the merged customers (now in the
+    recycle bin) judged by who may see them there."""
+    from .models import Customer
+
+    merged = list(merged)
+    role = _role(user)
+    if not user.is_active or not merged:
+        return False
+    if role not in MERGE_ROLES and not (
+        role == Role.REP and all(c.owner_id == user.pk for c in [survivor, *merged])
+    ):
+        return False
+    ids = [c.pk for c in merged]
+    return (can_edit_customer(user, survivor)
+            and Customer.all_objects.visible_to(user).filter(pk__in=ids).count() == len(ids))
+
+
 def require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied(_("You may not change this record."))

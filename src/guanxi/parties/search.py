@@ -46,12 +46,17 @@ _LEGAL_SUFFIX = re.compile(
     r"事务所|合作社|经营部|门市部|厂)$")
 
 
-@functools.lru_cache(maxsize=16384)
+# Name-level caches stay small: names are mostly unique, so a big cache only holds memory
+# during bulk work (imports, reindexing a million customers); word-level ones pay off.
+NAME_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=NAME_CACHE)
 def to_simplified(text: str) -> str:
     return _t2s.convert(text)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=NAME_CACHE)
 def to_traditional(text: str) -> str:
     return _s2t.convert(text)
 
@@ -61,7 +66,7 @@ def _word_pinyin(word: str) -> tuple[str, ...]:
     return tuple(lazy_pinyin(word, errors="default"))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=NAME_CACHE)
 def pinyin_forms(name: str) -> tuple[str, str]:
     """("chongqingxingrui", "cqxr") for 重庆兴瑞; non-Chinese characters pass through.
 
@@ -92,7 +97,7 @@ def _clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").translate(_RESERVED).strip().lower()
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=NAME_CACHE)
 def name_forms(name: str) -> tuple[str, ...]:
     """The name as typed, in Simplified and Traditional script, full pinyin (without
     the legal form), initials (of the whole name)."""
@@ -106,7 +111,7 @@ def name_forms(name: str) -> tuple[str, ...]:
     return tuple(f for f in dict.fromkeys(forms) if f)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=NAME_CACHE)
 def bigram_items(name: str) -> tuple[str, ...]:
     """"~重庆 ~庆兴 ~兴瑞 ~瑞" for 重庆兴瑞: each Chinese character starts one item."""
     items: list[str] = []

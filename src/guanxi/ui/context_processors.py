@@ -9,6 +9,11 @@ from django.utils.translation import gettext_lazy as _
 NAV = [
     ("ui:home", _("My day"), None),
     ("parties:customer_list", _("Customers"), None),
+    ("parties:contact_list", _("Contacts"), None),
+    ("activities:interaction_list", _("Interactions"), None),
+    ("merge:candidates", _("Duplicates"), {"admin", "director", "manager", "rep"}),
+    ("imports:history", _("Imports"), {"admin", "director", "manager", "rep", "marketing",
+                                       "service", "finance"}),
     ("core:job_list", _("Jobs"), None),
     ("ui:settings", _("Settings"), {"admin"}),
 ]
@@ -27,6 +32,10 @@ def navigation(request):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label,
-                      "active": request.path == url or (url != "/" and request.path.startswith(url))})
+        items.append({"url": url, "label": label, "active": request.path == url or (
+            url != "/" and request.path.startswith(url))})
+    # The longest matching entry alone is active (/customers/contacts/ is not Customers).
+    active = [i for i in items if i["active"]]
+    for i in active:
+        i["active"] = len(i["url"]) == max(len(a["url"]) for a in active)
     return {"nav_items": items}

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
 from guanxi.core.jobs import clear_live, job_failed, job_running, job_succeeded
 from guanxi.core.models import Job, JobStatus
@@ -42,7 +41,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         from guanxi.accounts.models import User
-        from guanxi.dataio.engine import IMPORT_KIND, ImportError_, ImportOptions, run_import
+        from guanxi.dataio.engine import (IMPORT_KIND, ImportError_, ImportOptions, job_title,
+                                          run_import)
 
         if o["user"]:
             actor = User.objects.filter(username=o["user"], is_active=True).first()
@@ -85,8 +85,7 @@ class Command(BaseCommand):
                 path.name + ".rejects.csv")
             job = Job.objects.create(
                 kind=IMPORT_KIND, created_by=actor, status=JobStatus.QUEUED,
-                title=(gettext_noop("Check import of %(target)s") if options.dry_run
-                       else gettext_noop("Import %(target)s")),
+                title=job_title(options),
                 params={"path": str(path.resolve()), "original_name": path.name,
                         "options": options.to_dict(), "cli": True})
         job_running(job.pk)
