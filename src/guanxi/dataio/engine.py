@@ -320,7 +320,7 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
 
 
 @contextmanager
-def _page_cache(mb: int = 64):
+def _page_cache(mb: int = 48):
     """A bigger SQLite page cache while importing: the new rows go into half a dozen
     indexes at random places, and the default 2 MB cache makes that disk-bound."""
     if connection.vendor != "sqlite":

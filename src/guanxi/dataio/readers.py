@@ -192,14 +192,7 @@ def _open_csv(table: Table, encoding: str | None) -> None:
         delimiter = ","
     text.seek(0)
     reader = csv.reader(text, delimiter=delimiter)
-    header_no = 0
-    headers: list[str] = []
-    for raw in reader:
-        header_no += 1
-        headers = [clean_cell(v) for v in raw]
-        if any(headers):
-            break
-    table.headers = _dedupe_headers(headers)
+    header_no, table.headers = _header(reader)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
@@ -237,17 +230,23 @@ def _open_xlsx(table: Table, sheet: str | None) -> None:
     except (TypeError, ValueError):
         table.total_rows = 0
     it = ws.iter_rows(values_only=True)
-    header_no = 0
+    header_no, table.headers = _header(it)
+    table._rows = _numbered(it, header_no, False)
+
+
+def _header(rows) -> tuple[int, list[str]]:
+    """The first non-empty row of `rows` (consumed up to it): (its number, its headers).
+    Empty cells at the end are dropped; duplicate or empty names get a suffix."""
+    number = 0
     headers: list[str] = []
-    for raw in it:
-        header_no += 1
+    for raw in rows:
+        number += 1
         headers = [clean_cell(v) for v in raw]
         if any(headers):
             break
     while headers and not headers[-1]:
         headers.pop()
-    table.headers = _dedupe_headers(headers)
-    table._rows = _numbered(it, header_no, False)
+    return number, _dedupe_headers(headers)
 
 
 def _dedupe_headers(headers: list[str]) -> list[str]:

@@ -370,3 +370,17 @@ def test_rejects_keep_the_row_as_it_was(tmp_path):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [["名称", "电话", "Reason"], ["ＡＢＣ", "=1+1", "电话: bad"]] or \
         rows[1] == ["ＡＢＣ", "=1+1", "电话: bad"]
+
+
+@pytest.mark.django_db
+def test_custom_field_values_are_checked_against_their_choices(tmp_path, users):
+    from guanxi.parties.models import CustomFieldDef
+
+    CustomFieldDef.objects.create(key="scale", label="规模", field_type="choice",
+                                  choices=["大", "中", "小"])
+    path = write(tmp_path, "客户名称,规模\n甲公司,大\n乙公司,特大\n")
+    r = run(path, users["admin"], dry_run=True)
+    assert r.rejected == 1 and (r.errors[0].row, r.errors[0].column) == (3, "规模")
+    assert "特大" in r.errors[0].message
+    r = run(path, users["admin"], skip_invalid=True)
+    assert Customer.objects.get().custom == {"scale": "大"}
