@@ -126,6 +126,7 @@ class CustomerBatcher:
         self.editable_ids = editable_ids
         self.near: list[dict[str, Any]] = []
         self._teams: dict[int, int | None] = {}
+        self.names = _display_names()
 
     # --- matching -----------------------------------------------------------------------
 
@@ -413,7 +414,8 @@ class CustomerBatcher:
                        key if d["kind"] == "org" else "", block if d["kind"] == "org" else ""]
             rows.append(values)
             audits.append((ts, actor_id, AuditAction.IMPORT, "parties.customer", pk,
-                           d["name"][:255], pk, _audit_changes(None, d, rec.tags, self.job_id), 1))
+                           d["name"][:255], pk,
+                           _audit_changes(None, d, rec.tags, self.job_id, self.names), 1))
             for t in sorted(rec.tags):
                 tag_rows.append((pk, self._tag_id(t)))
             seen = set()
@@ -450,8 +452,9 @@ class CustomerBatcher:
 
     def _update(self, rec: Record, now, audits, ts, actor_id) -> None:
         before, d = rec.before, rec.data
-        changes = {k: [_show(before.get(k)), _show(d.get(k))] for k in (*PLAIN, "custom")
-                   if _norm(before.get(k)) != _norm(d.get(k))}
+        changes = {_AUDIT_KEY.get(k, k): [_show(before.get(k), k, self.names),
+                                          _show(d.get(k), k, self.names)]
+                   for k in (*PLAIN, "custom") if _norm(before.get(k)) != _norm(d.get(k))}
         new_tags = set()
         if rec.tags:
             have = self._existing_tags(rec.id)
@@ -474,7 +477,8 @@ class CustomerBatcher:
                                json.dumps({"name": [None, contact.name]}, ensure_ascii=False), 1))
         if not changes and not added_contacts:
             return
-        fields = {k: d.get(k) for k in changes if k in PLAIN or k == "custom"}
+        fields = {k: d.get(k) for k in (*PLAIN, "custom")
+                  if _norm(before.get(k)) != _norm(d.get(k))}
         if "name" in fields or "city" in fields or "kind" in fields:
             key = company_key(d["name"]) if d.get("kind") == "org" else ""
             fields["name_key"], fields["name_block"] = key, name_block(d.get("city", ""), key)
@@ -495,6 +499,16 @@ class CustomerBatcher:
                        d["name"][:255], rec.id, json.dumps(changes, ensure_ascii=False), version))
 
 
+def _display_names() -> dict[str, dict[int, str]]:
+    """id → str(object) of users, teams and industries, for the audit entries."""
+    from guanxi.accounts.models import Team, User
+    from guanxi.parties.models import Industry
+
+    return {"owner_id": {u.pk: str(u) for u in User.objects.all()},
+            "team_id": {t.pk: str(t) for t in Team.objects.all()},
+            "industry_id": {i.pk: str(i) for i in Industry.objects.all()}}
+
+
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in PLAIN or k == "custom"}
 
@@ -506,18 +520,25 @@ def _contact(data: dict[str, Any]) -> dict[str, Any] | None:
             "mobile": data.get("contact_mobile", ""), "email": data.get("contact_email", "")}
 
 
-def _show(value):
+# Foreign keys are written to the audit log under the field's name, by display name, as
+# the services write them (audit.snapshot): the History tab then reads "owner: 张伟".
+_AUDIT_KEY = {"owner_id": "owner", "team_id": "team", "industry_id": "industry"}
+
+
+def _show(value, key: str = "", names: dict | None = None):
     if isinstance(value, Decimal):
         return str(value)
+    if key in _AUDIT_KEY and value is not None and names is not None:
+        return names[key].get(value, value)
     return value
 
 
-def _audit_changes(before, data, tags, job_id) -> str:
+def _audit_changes(before, data, tags, job_id, names=None) -> str:
     changes = {}
     for k, v in data.items():
         if v is None or v == "" or v == {} or k not in _AUDITED:
             continue
-        changes[k] = [None, str(v) if isinstance(v, Decimal) else v]
+        changes[_AUDIT_KEY.get(k, k)] = [None, _show(v, k, names)]
     if tags:
         changes["tags"] = [None, sorted(tags)]
     if job_id:

@@ -162,7 +162,7 @@ def test_errors_mean_nothing_is_written_unless_skip_invalid(tmp_path, users):
     path = write(tmp_path, text)
     r = run(path, users["admin"])
     assert not r.committed and r.rejected == 1 and Customer.objects.count() == 0
-    assert "Nothing was imported" in r.message or "没有导入" in r.message or r.message
+    assert "Nothing was imported" in r.message
     r = run(path, users["admin"], skip_invalid=True)
     assert r.committed and (r.created, r.rejected, r.rows) == (3, 1, 4)
     assert Customer.objects.count() == 3
@@ -280,7 +280,7 @@ def test_imported_customers_are_searchable_and_audited(tmp_path, users):
     c = Customer.objects.get(phone="+8613800138000")
     assert c.name_key == "重庆兴瑞环保" and c.name_block == "重庆|兴"
     hits = search_customers(users["admin"], "cqxr")
-    assert c.pk in [h.pk for h in getattr(hits, "items", hits)] or c in list(hits)
+    assert c.pk in [h.pk for h in hits]
     entry = AuditEntry.objects.get(object_id=c.pk, model="parties.customer")
     assert entry.action == AuditAction.IMPORT and entry.changes["name"][1] == c.name
 
@@ -318,8 +318,8 @@ def test_cli_json_output_and_exit_code(tmp_path, users, capsys):
     job = Job.objects.get(pk=out["job"])
     assert job.status == JobStatus.SUCCEEDED and job.created_by == users["admin"]
     assert job.result["rejects"].endswith(".rejects.csv")
-    call_command("importdata", "customers", str(path.with_name("ok.csv")) if False else
-                 str(write(tmp_path, HEADER + ROWS, name="ok.csv")), "--json")
+    call_command("importdata", "customers", str(write(tmp_path, HEADER + ROWS, name="ok.csv")),
+                 "--json")
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (out["unchanged"], out["rejected"]) == (3, 0)
 
@@ -368,8 +368,7 @@ def test_rejects_keep_the_row_as_it_was(tmp_path):
     write_rejects(out, ["名称", "电话"], [(["ＡＢＣ", "=1+1"], "电话: bad")])
     text = out.read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows == [["名称", "电话", "Reason"], ["ＡＢＣ", "=1+1", "电话: bad"]] or \
-        rows[1] == ["ＡＢＣ", "=1+1", "电话: bad"]
+    assert rows == [["名称", "电话", "Reason"], ["ＡＢＣ", "=1+1", "电话: bad"]]
 
 
 @pytest.mark.django_db
@@ -384,3 +383,19 @@ def test_custom_field_values_are_checked_against_their_choices(tmp_path, users):
     assert "特大" in r.errors[0].message
     r = run(path, users["admin"], skip_invalid=True)
     assert Customer.objects.get().custom == {"scale": "大"}
+
+
+@pytest.mark.django_db
+def test_audit_entries_name_the_owner_like_the_services_do(tmp_path, users):
+    rep = users["rep"]
+    r = run(write(tmp_path, f"客户名称,负责人\n甲公司,{rep.username}\n"), users["admin"])
+    assert r.created == 1
+    c = Customer.objects.get()
+    assert c.owner == rep and c.team == rep.team
+    entry = AuditEntry.objects.get(object_id=c.pk, model="parties.customer")
+    assert entry.changes["owner"] == [None, str(rep)]
+    assert entry.changes["team"] == [None, str(rep.team)]
+    r = run(write(tmp_path, f"客户名称,负责人\n甲公司,{users['rep2'].username}\n", name="b.csv"),
+            users["admin"])
+    entry = AuditEntry.objects.filter(object_id=c.pk).order_by("pk").last()
+    assert r.updated == 1 and entry.changes["owner"] == [str(rep), str(users["rep2"])]

@@ -41,8 +41,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         from guanxi.accounts.models import User
-        from guanxi.dataio.engine import (IMPORT_KIND, ImportError_, ImportOptions, job_title,
-                                          run_import)
+        from guanxi.dataio.engine import (
+            IMPORT_KIND,
+            ImportError_,
+            ImportOptions,
+            job_title,
+            run_import,
+        )
 
         if o["user"]:
             actor = User.objects.filter(username=o["user"], is_active=True).first()
