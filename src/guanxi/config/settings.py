@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "guanxi.parties",
     "guanxi.activities",
     "guanxi.dataio",
+    "guanxi.sales",
     "guanxi.api",
     "guanxi.ui",
 ]

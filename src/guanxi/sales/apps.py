@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SalesConfig(AppConfig):
+    name = "guanxi.sales"
+    label = "sales"
+    verbose_name = "Sales"
+
+    def ready(self) -> None:
+        from . import timeline  # noqa: F401 - registers the opportunity timeline source
