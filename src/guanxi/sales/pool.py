@@ -1,0 +1,377 @@
+"""The customer pool (公海): claiming, releasing, assigning and automatic return.
+
+A customer without an owner sits in the pool of its team (region/office) or of the
+nearest ancestor team that has an active pool; a customer without a team belongs to
+the pool of the root (company) team. Every owner change writes an `OwnerChange` row
+and an audit entry on the customer, in the same transaction as the change.
+
+Services are keyword-only with the actor first; permissions are checked before any
+write, so a refused call changes nothing. `now` is a controllable clock (tests, the
+scheduler); it defaults to `timezone.now()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_tasks import task
+
+from guanxi.accounts.models import Role, Team, User
+from guanxi.core import audit
+from guanxi.core.jobs import job_body, job_progress, start_job
+from guanxi.core.models import AuditAction, Job
+from guanxi.parties import permissions as party_perms
+from guanxi.parties.models import Customer
+
+from .models import Opportunity, OpportunityStatus, OwnerChange, OwnerChangeReason, Pool
+
+# Roles that may own customers: claim from the pool, and receive assigned customers.
+OWNER_ROLES = {Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.REP}
+# Roles that assign customers to others (managers only within their team subtree).
+ASSIGN_ROLES = {Role.ADMIN, Role.DIRECTOR, Role.MANAGER}
+AUTO_RETURN = "auto_return"
+BATCH_SIZE = 500
+
+
+def _role(user) -> str:
+    return Role.ADMIN if user.is_superuser else user.role
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now if now is not None else timezone.now()
+
+
+# --- Which pool ---------------------------------------------------------------------
+
+
+def _ancestor_ids(team: Team) -> list[int]:
+    """The team's id and its ancestors' ids, nearest first (from the materialised path)."""
+    return [int(x) for x in reversed(team.path.strip("/").split("/")) if x]
+
+
+def _preferred(pools: QuerySet[Pool]) -> QuerySet[Pool]:
+    """Several pools on one team (per product line): the general one, then the oldest."""
+    return pools.order_by(F("product_line_id").asc(nulls_first=True), "pk")
+
+
+def _root_pool() -> Pool | None:
+    return (Pool.objects.filter(active=True, team__parent__isnull=True).select_related("team")
+            .order_by("team_id", F("product_line_id").asc(nulls_first=True), "pk").first())
+
+
+def pool_for(customer: Customer) -> Pool | None:
+    """The active pool of the customer's team or of its nearest ancestor; a customer
+    without a team belongs to the pool of the root (company) team, if there is one."""
+    if customer.team_id is None:
+        return _root_pool()
+    ids = _ancestor_ids(customer.team)
+    by_team: dict[int, Pool] = {}
+    for pool in _preferred(Pool.objects.filter(active=True, team_id__in=ids)).select_related("team"):
+        by_team.setdefault(pool.team_id, pool)
+    return next((by_team[i] for i in ids if i in by_team), None)
+
+
+def _pool_map() -> tuple[dict[int, Pool], Pool | None]:
+    """team id → the pool its customers belong to, and the pool of customers without team.
+
+    One query for the teams and one for the pools: the team tree is small."""
+    by_team: dict[int, Pool] = {}
+    for pool in _preferred(Pool.objects.filter(active=True)).select_related("team"):
+        by_team.setdefault(pool.team_id, pool)
+    mapping: dict[int, Pool] = {}
+    for team_id, path in Team.objects.values_list("id", "path"):
+        ids = [int(x) for x in reversed(path.strip("/").split("/")) if x]
+        pool = next((by_team[i] for i in ids if i in by_team), None)
+        if pool is not None:
+            mapping[team_id] = pool
+    return mapping, _root_pool()
+
+
+def pool_customers(user, pool: Pool) -> QuerySet[Customer]:
+    """Customers in `pool` the user may see: no owner, not deleted, team in the pool
+    team's subtree (and, for a root-team pool, customers without a team)."""
+    in_pool = Q(team__path__startswith=pool.team.path)
+    if pool.team.parent_id is None:
+        in_pool |= Q(team__isnull=True)
+    return Customer.objects.visible_to(user).filter(in_pool, owner__isnull=True)
+
+
+# --- Claim, release, assign -----------------------------------------------------------
+
+
+def _day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    local = timezone.localtime(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = timezone.make_aware(dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time()),
+                              local.tzinfo)
+    return start, end
+
+
+def claims_today(user, now: dt.datetime | None = None) -> int:
+    """How many customers the user claimed from any pool on the local day of `now`."""
+    start, end = _day_bounds(_now(now))
+    return OwnerChange.objects.filter(reason=OwnerChangeReason.CLAIM, to_user_id=user.pk,
+                                      at__gte=start, at__lt=end).count()
+
+
+def _locked(pk: int) -> Customer:
+    return Customer.all_objects.select_for_update().get(pk=pk)
+
+
+def _change_owner(*, actor, customer: Customer, to_user, reason: str, pool: Pool | None,
+                  at: dt.datetime, note: str = "") -> OwnerChange:
+    """Set the owner (and a missing team from the new owner), bump the version, and
+    write the audit entry and the OwnerChange row. The caller holds the row lock."""
+    before = audit.snapshot(customer, ["owner", "team"])
+    from_id = customer.owner_id
+    customer.owner = to_user
+    if to_user is not None and customer.team_id is None and to_user.team_id:
+        customer.team_id = to_user.team_id
+    customer.version += 1
+    customer.save(update_fields=["owner", "team", "version", "updated_at"])
+    audit.record(actor=actor, action=AuditAction.UPDATE, obj=customer,
+                 changes=audit.diff(before, audit.snapshot(customer, ["owner", "team"])),
+                 customer_id=customer.pk)
+    return OwnerChange.objects.create(customer=customer, from_user_id=from_id, to_user=to_user,
+                                      reason=reason, pool=pool, by=actor, at=at, note=note[:200])
+
+
+@transaction.atomic
+def claim(*, actor, customer: Customer, now: dt.datetime | None = None) -> Customer:
+    """Take a customer from the pool: the actor becomes its owner.
+
+    Refused (PermissionDenied) for roles that do not own customers and for customers
+    the actor cannot see or that are in the recycle bin; refused (ValidationError)
+    when the customer already has an owner or the pool's daily claim limit is reached.
+    """
+    now = _now(now)
+    if not actor.is_active or _role(actor) not in OWNER_ROLES:
+        raise PermissionDenied(_("You may not claim customers from the pool."))
+    # Claims of one user are serialised, so two at once cannot both pass the limit.
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    customer = _locked(customer.pk)
+    if customer.deleted_at is not None or not Customer.objects.visible_to(actor).filter(
+            pk=customer.pk).exists():
+        raise PermissionDenied(_("You may not claim this customer."))
+    if customer.owner_id is not None:
+        raise ValidationError(_("This customer already has an owner."), code="owned")
+    pool = pool_for(customer)
+    if pool is not None:
+        done = claims_today(actor, now)
+        if done >= pool.daily_claim_limit:
+            raise ValidationError(
+                _("You have claimed %(n)s customers today; the limit is %(limit)s."),
+                code="claim_limit", params={"n": done, "limit": pool.daily_claim_limit})
+    _change_owner(actor=actor, customer=customer, to_user=actor, reason=OwnerChangeReason.CLAIM,
+                  pool=pool, at=now)
+    return customer
+
+
+def can_release(user, customer: Customer) -> bool:
+    """The owner, or a manager/director/administrator who may edit the customer."""
+    if not user.is_active or customer.owner_id is None or customer.deleted_at is not None:
+        return False
+    if customer.owner_id == user.pk:
+        return True
+    return _role(user) in ASSIGN_ROLES and party_perms.can_edit_customer(user, customer)
+
+
+@transaction.atomic
+def release(*, actor, customer: Customer, note: str = "",
+            now: dt.datetime | None = None) -> Customer:
+    """Put a customer back into the pool (no owner)."""
+    customer = _locked(customer.pk)
+    if customer.deleted_at is None and customer.owner_id is None:
+        raise ValidationError(_("This customer is already in the pool."), code="in_pool")
+    if not can_release(actor, customer):
+        raise PermissionDenied(_("You may not release this customer to the pool."))
+    _change_owner(actor=actor, customer=customer, to_user=None, reason=OwnerChangeReason.RELEASE,
+                  pool=pool_for(customer), at=_now(now), note=note)
+    return customer
+
+
+def can_assign(user, customers: Iterable[Customer], to_user) -> bool:
+    """Directors and administrators assign any customer to anyone who may own customers;
+    managers only customers of their team subtree (by office or by owner's team) and
+    only to users of that subtree."""
+    role = _role(user)
+    if not user.is_active or role not in ASSIGN_ROLES:
+        return False
+    if role != Role.MANAGER:
+        return True
+    subtree = user.team_subtree_ids()
+    if not subtree or to_user.team_id not in subtree:
+        return False
+    ids = {c.pk for c in customers}
+    inside = Customer.all_objects.filter(pk__in=ids).filter(
+        Q(team_id__in=subtree) | Q(owner__team_id__in=subtree)).count()
+    return inside == len(ids)
+
+
+@transaction.atomic
+def assign(*, actor, customers: Iterable[Customer], to_user, note: str = "",
+           now: dt.datetime | None = None) -> int:
+    """Give customers to `to_user`, all or nothing. Returns how many changed owner
+    (customers already owned by `to_user` are left alone)."""
+    now = _now(now)
+    ids = sorted({c.pk for c in customers})
+    if not ids:
+        return 0
+    locked = list(Customer.all_objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if len(locked) != len(ids) or any(c.deleted_at is not None for c in locked):
+        raise PermissionDenied(_("You may not assign these customers."))
+    if not can_assign(actor, locked, to_user):
+        raise PermissionDenied(_("You may not assign these customers."))
+    if not to_user.is_active or _role(to_user) not in OWNER_ROLES:
+        raise ValidationError(_("%(user)s cannot own customers.") % {"user": to_user},
+                              code="to_user")
+    pools, root_pool = _pool_map()
+    changed = 0
+    for customer in locked:
+        if customer.owner_id == to_user.pk:
+            continue
+        from_pool = None
+        if customer.owner_id is None:
+            from_pool = pools.get(customer.team_id) if customer.team_id else root_pool
+        _change_owner(actor=actor, customer=customer, to_user=to_user,
+                      reason=OwnerChangeReason.ASSIGN, pool=from_pool, at=now, note=note)
+        changed += 1
+    return changed
+
+
+# --- Automatic return -------------------------------------------------------------------
+
+
+def _annotated(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """owner_since: when the current owner got the customer (latest OwnerChange to them,
+    else created_at). last_touch: the later of the last contact and owner_since, so a
+    customer just claimed gets the full follow-up window even if its last contact is old."""
+    got = (OwnerChange.objects.filter(customer_id=OuterRef("pk"), to_user_id=OuterRef("owner_id"))
+           .order_by("-at", "-id").values("at")[:1])
+    return qs.annotate(owner_since=Coalesce(Subquery(got), F("created_at"))).annotate(
+        last_touch=Greatest(Coalesce(F("last_contact_at"), F("owner_since")), F("owner_since")))
+
+
+def _recent_deal(cutoff: dt.datetime) -> Exists:
+    """An open opportunity, or one closed since `cutoff`."""
+    return Exists(Opportunity.objects.filter(customer_id=OuterRef("pk")).filter(
+        Q(status=OpportunityStatus.OPEN) | Q(closed_on__gte=timezone.localdate(cutoff))))
+
+
+def _rules(pool: Pool, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The contact and deal cutoffs of a pool; a rule set to 0 days is off."""
+    contact = pool.return_after_days_without_contact
+    deal = pool.return_after_days_without_open_deal
+    return (now - dt.timedelta(days=contact) if contact else None,
+            now - dt.timedelta(days=deal) if deal else None)
+
+
+def _rule_q(pool: Pool, now: dt.datetime) -> Q:
+    contact_cutoff, deal_cutoff = _rules(pool, now)
+    rule = Q(pk__in=[])
+    if contact_cutoff is not None:
+        rule |= Q(last_touch__lt=contact_cutoff)
+    if deal_cutoff is not None:
+        rule |= Q(owner_since__lt=deal_cutoff) & ~_recent_deal(deal_cutoff)
+    return rule
+
+
+def due_for_return(now: dt.datetime | None = None) -> QuerySet[Customer]:
+    """Owned customers that their pool's rules send back: not followed up for
+    `return_after_days_without_contact` days, or without an open (or recently closed)
+    opportunity `return_after_days_without_open_deal` days after the owner got them.
+
+    One query; each customer is judged by the rules of its own (nearest) pool."""
+    now = _now(now)
+    pools, root_pool = _pool_map()
+    teams_of: dict[int, tuple[Pool, list[int]]] = {}
+    for team_id, pool in pools.items():
+        teams_of.setdefault(pool.pk, (pool, []))[1].append(team_id)
+    if root_pool is not None:
+        teams_of.setdefault(root_pool.pk, (root_pool, []))
+    condition = Q(pk__in=[])
+    for pool, team_ids in teams_of.values():
+        scope = Q(team_id__in=team_ids)
+        if root_pool is not None and pool.pk == root_pool.pk:
+            scope |= Q(team__isnull=True)
+        condition |= scope & _rule_q(pool, now)
+    return _annotated(Customer.objects.filter(owner__isnull=False)).filter(condition)
+
+
+def _note(pool: Pool, customer: Customer, now: dt.datetime) -> str:
+    """Which rule returned the customer (English source text, translated when shown)."""
+    contact_cutoff, _deal = _rules(pool, now)
+    if contact_cutoff is not None and customer.last_touch < contact_cutoff:  # type: ignore[attr-defined]
+        return gettext_noop("No follow-up for %(days)s days") % {
+            "days": pool.return_after_days_without_contact}
+    return gettext_noop("No open opportunity for %(days)s days") % {
+        "days": pool.return_after_days_without_open_deal}
+
+
+def auto_return(now: dt.datetime | None = None, *, batch_size: int = BATCH_SIZE,
+                progress: Callable[[int, int], Any] | None = None) -> int:
+    """Return every customer due for return to its pool, in short transactions of
+    `batch_size` customers. Idempotent; returns how many customers went back."""
+    now = _now(now)
+    ids = list(due_for_return(now).order_by("pk").values_list("pk", flat=True))
+    pools, root_pool = _pool_map()
+    returned = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        with transaction.atomic():
+            # Judged again under the lock: a contact logged meanwhile keeps the customer.
+            rows = list(due_for_return(now).filter(pk__in=chunk).select_for_update()
+                        .order_by("pk"))
+            if rows:
+                returned += _return_rows(rows, pools, root_pool, now)
+        if progress is not None:
+            progress(min(start + batch_size, len(ids)), len(ids))
+    return returned
+
+
+def _return_rows(rows: list[Customer], pools: dict[int, Pool], root_pool: Pool | None,
+                 now: dt.datetime) -> int:
+    owners = User.objects.in_bulk({c.owner_id for c in rows})
+    Customer.all_objects.filter(pk__in=[c.pk for c in rows]).update(
+        owner=None, version=F("version") + 1, updated_at=timezone.now())
+    changes = []
+    for customer in rows:
+        pool = pools.get(customer.team_id) if customer.team_id else root_pool
+        assert pool is not None  # due_for_return only selects customers with a pool
+        changes.append(OwnerChange(customer=customer, from_user_id=customer.owner_id,
+                                   to_user=None, reason=OwnerChangeReason.AUTO_RETURN,
+                                   pool=pool, by=None, at=now, note=_note(pool, customer, now)))
+        owner = owners.get(customer.owner_id)
+        customer.version += 1
+        customer.owner_id = None
+        audit.record(actor=None, action=AuditAction.UPDATE, obj=customer,
+                     changes={"owner": [str(owner) if owner else None, None]},
+                     customer_id=customer.pk)
+    OwnerChange.objects.bulk_create(changes)
+    return len(rows)
+
+
+@task()
+@job_body
+def auto_return_job(job: Job, now: str | None = None) -> dict[str, Any]:
+    """Background job: return neglected customers to their pools (run daily)."""
+    at = dt.datetime.fromisoformat(now) if now else None
+    returned = auto_return(at, progress=lambda done, total: job_progress(job.pk, done, total))
+    return {"returned": returned}
+
+
+def start_auto_return(*, actor=None, now: dt.datetime | None = None) -> Job:
+    """Start the auto-return job (the scheduler, or an administrator)."""
+    return start_job(actor=actor, kind=AUTO_RETURN,
+                     title=gettext_noop("Return neglected customers to the pool"),
+                     task=auto_return_job,
+                     params={"now": now.isoformat()} if now is not None else {})
