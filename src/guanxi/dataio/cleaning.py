@@ -196,6 +196,23 @@ class Lookups:
             "企业": "org", "公司": "org", "单位": "org", "company": "org", "organization": "org",
             "org": "org", "机构": "org"})
         self.custom = {d.key: d for d in CustomFieldDef.objects.all()}
+        self._interaction_maps: dict[str, dict[str, str]] | None = None
+
+    def interaction_maps(self) -> dict[str, dict[str, str]]:
+        """Kind, direction, channel and outcome by value or label, built once per import."""
+        if self._interaction_maps is None:
+            from guanxi.activities.models import Channel, Direction, InteractionKind, Outcome
+
+            self._interaction_maps = {
+                "kind": _choice_map(InteractionKind.choices, {
+                    "电话": "call", "拜访": "visit", "上门": "visit", "邮件": "email",
+                    "会议": "meeting", "微信": "message", "短信": "message",
+                    "投诉": "complaint", "备注": "note"}),
+                "direction": _choice_map(Direction.choices, {"呼入": "in", "呼出": "out"}),
+                "channel": _choice_map(Channel.choices),
+                "outcome": _choice_map(Outcome.choices),
+            }
+        return self._interaction_maps
 
     def user(self, raw: str) -> int:
         pk = self.users.get(_fold(raw))
@@ -313,14 +330,9 @@ def clean_contact(cells: dict[str, str], lk: Lookups) -> tuple[dict[str, Any], l
 
 
 def clean_interaction(cells: dict[str, str], lk: Lookups) -> tuple[dict[str, Any], list]:
-    from guanxi.activities.models import Channel, Direction, InteractionKind, Outcome
-
     data: dict[str, Any] = {}
     errors: list[tuple[str, str]] = []
-    kinds = _choice_map(InteractionKind.choices, {"电话": "call", "拜访": "visit", "上门": "visit",
-                                                  "邮件": "email", "会议": "meeting",
-                                                  "微信": "message", "短信": "message",
-                                                  "投诉": "complaint", "备注": "note"})
+    maps = lk.interaction_maps()
     for key, raw in cells.items():
         try:
             if key == "occurred_at":
@@ -328,16 +340,14 @@ def clean_interaction(cells: dict[str, str], lk: Lookups) -> tuple[dict[str, Any
             elif key == "follow_up_on":
                 data[key] = date(raw)
             elif key == "kind":
-                data[key] = _lookup(kinds, raw, _("“%(value)s” is not a kind of interaction."))
+                data[key] = _lookup(maps["kind"], raw,
+                                    _("“%(value)s” is not a kind of interaction."))
             elif key == "direction":
-                data[key] = _lookup(_choice_map(Direction.choices, {"呼入": "in", "呼出": "out"}),
-                                    raw, _("“%(value)s” is not a direction."))
+                data[key] = _lookup(maps["direction"], raw, _("“%(value)s” is not a direction."))
             elif key == "channel":
-                data[key] = _lookup(_choice_map(Channel.choices), raw,
-                                    _("“%(value)s” is not a channel."))
+                data[key] = _lookup(maps["channel"], raw, _("“%(value)s” is not a channel."))
             elif key == "outcome":
-                data[key] = _lookup(_choice_map(Outcome.choices), raw,
-                                    _("“%(value)s” is not an outcome."))
+                data[key] = _lookup(maps["outcome"], raw, _("“%(value)s” is not an outcome."))
             elif key == "duration_minutes":
                 data[key] = integer(raw)
             elif key == "created_by":

@@ -43,6 +43,8 @@ from guanxi.parties.models import Contact, Customer, Tag
 from guanxi.parties.normalize import company_key, name_block
 from guanxi.parties.search import build_search_text
 
+from .prepare import Row
+
 NEAR_MATCH_SCORE = 80
 MATCH_KEYS = ("external_id", "phone", "email", "name")
 _KEY_COLUMN = {"external_id": "external_id", "phone": "phone", "email": "email",
@@ -67,15 +69,6 @@ CONTACT_INSERT = ("id", "created_at", "updated_at", "version", "customer_id", "n
 
 
 @dataclass
-class Row:
-    number: int
-    raw: list[str]
-    data: dict[str, Any]
-    keys: dict[str, str] = field(default_factory=dict)
-    pre: tuple[str, str, str] | None = None  # prepare.precompute: key, block, search text
-
-
-@dataclass
 class Record:
     """A customer this batch creates or changes."""
 
@@ -85,7 +78,7 @@ class Record:
     tags: set[str] = field(default_factory=set)
     contacts: list[dict[str, Any]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    first_outcome: str = ""
+    saved_tags: set[str] | None = None  # existing customers' tags (read on demand)
     pre: tuple[str, str, str] | None = None  # valid while only one row made it
 
 
@@ -179,7 +172,6 @@ class CustomerBatcher:
                 record.rows.append(r.number)
                 self._absorb(record, r)
                 new.append(record)
-                record.first_outcome = "created"
                 result.created += 1
             elif record.id is not None and record.id <= self.watermark and not record.rows:
                 # First row of this import that touches a customer that existed before.
@@ -195,7 +187,6 @@ class CustomerBatcher:
                 else:
                     changed = self._absorb(record, r)
                 record.rows.append(r.number)
-                record.first_outcome = "updated" if changed else "unchanged"
                 if changed:
                     result.updated += 1
                 else:
@@ -287,7 +278,7 @@ class CustomerBatcher:
         tags = set(r.data.get("tags") or ())
         if tags - record.tags:
             if record.id is not None and record.before is not None:
-                have = self._existing_tags(record.id)
+                have = self._existing_tags(record)
                 if tags - have:
                     changed = True
             else:
@@ -304,9 +295,12 @@ class CustomerBatcher:
             record.data["team_id"] = self._owner_team(values["owner_id"])
         return changed
 
-    def _existing_tags(self, pk: int) -> set[str]:
-        return set(Customer.tags.through.objects.filter(customer_id=pk)
-                   .values_list("tag__name", flat=True))
+    def _existing_tags(self, record: Record) -> set[str]:
+        """The saved customer's tags, read once per record."""
+        if record.saved_tags is None:
+            record.saved_tags = set(Customer.tags.through.objects.filter(customer_id=record.id)
+                                    .values_list("tag__name", flat=True))
+        return record.saved_tags
 
     def _new_contact(self, pk: int | None, contact: dict[str, Any]) -> bool:
         if pk is None:
@@ -457,7 +451,7 @@ class CustomerBatcher:
                    for k in (*PLAIN, "custom") if _norm(before.get(k)) != _norm(d.get(k))}
         new_tags = set()
         if rec.tags:
-            have = self._existing_tags(rec.id)
+            have = self._existing_tags(rec)
             new_tags = rec.tags - have
             if new_tags:
                 changes["tags"] = [sorted(have), sorted(have | new_tags)]

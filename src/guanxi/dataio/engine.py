@@ -33,14 +33,14 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from guanxi.core.jobs import start_job, write_live
+from guanxi.core.jobs import clear_live, start_job, write_live
 from guanxi.core.models import Job, JobStatus
 from guanxi.parties import permissions as perms
 from guanxi.parties.models import Customer
 
 from . import cleaning
 from .fields import TARGET_LABELS, fields_for, suggest_mapping, validate_mapping
-from .prepare import prepared, workers_for
+from .prepare import Row, prepared, workers_for
 from .readers import ReadError, open_table, write_rejects
 
 BATCH_SIZE = 2000
@@ -207,12 +207,12 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
         header_of = {f: h for _i, h, f in columns}
         lookups = cleaning.Lookups()
         if options.target == "customers":
-            from .customers import CustomerBatcher, Row
+            from .customers import CustomerBatcher
 
             writer = CustomerBatcher(actor=actor, options=options, job_id=job_id,
                                      editable_ids=_editable(actor))
         else:
-            from .simple import Row, SimpleBatcher
+            from .simple import SimpleBatcher
 
             writer = SimpleBatcher(actor=actor, options=options, job_id=job_id,
                                    editable_ids=_editable(actor))
@@ -263,9 +263,7 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
                     rejects.append((raw, "; ".join(
                         f"{header_of.get(k, k)}: {m}" for k, m in errors)))
                 else:
-                    row = Row(number, raw, data)
-                    row.pre = pre
-                    good.append(row)
+                    good.append(Row(number, raw, data, pre=pre))
             writer.process(good, result, reject)
             result.checkpoint = {"row": batch[-1][0]}
 
@@ -335,6 +333,17 @@ def _page_cache(mb: int = 48):
     finally:
         with connection.cursor() as cur:
             cur.execute(f"PRAGMA cache_size={int(old)}")
+
+
+def finish_job(job_id: int, result: ImportResult, start_after: int = 0) -> dict[str, Any]:
+    """What an import job keeps as its result (problem lists capped), and its counts."""
+    clear_live(job_id)
+    data = result.as_dict()
+    data["errors"] = data["errors"][:5000]
+    data["near_matches"] = data["near_matches"][:1000]
+    data["resumed_after"] = start_after
+    Job.objects.filter(pk=job_id).update(total=result.rows, progress=result.rows)
+    return data
 
 
 def _checkpoint_result(result: ImportResult, writer) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +26,17 @@ from . import cleaning
 
 POOL_MIN_BYTES = 2 * 1024 * 1024
 IN_FLIGHT = 3  # batches prepared ahead per worker: bounds memory
+
+
+@dataclass
+class Row:
+    """A valid row, cleaned, as the batchers receive it."""
+
+    number: int
+    raw: list[str]
+    data: dict[str, Any]
+    keys: dict[str, str] = field(default_factory=dict)  # match keys (customers)
+    pre: tuple[str, str, str] | None = None  # precompute(): key, block, search text
 
 
 class _State:

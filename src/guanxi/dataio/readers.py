@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import os
 import unicodedata
 from collections.abc import Iterator
@@ -300,11 +299,6 @@ def write_rejects(path: Path, headers: list[str], rows: list[tuple[list[str], st
             w.writerow([*cells, reason])
 
 
-def to_text(data: bytes, encoding: str | None = None) -> str:
-    enc = canonical_encoding(encoding) if encoding else detect_encoding(data[:SAMPLE_BYTES])
-    return data.decode(enc)
-
-
 __all__ = [
     "ENCODINGS",
     "ReadError",
@@ -312,9 +306,7 @@ __all__ = [
     "Table",
     "clean_cell",
     "detect_encoding",
-    "io",
     "open_table",
     "sniff",
-    "to_text",
     "write_rejects",
 ]

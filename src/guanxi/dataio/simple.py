@@ -11,7 +11,6 @@ nothing the second time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,14 +21,7 @@ from guanxi.parties.models import Contact, Customer
 from guanxi.parties.normalize import company_key
 from guanxi.parties.services import CONTACT_FIELDS, contact_create, contact_update
 
-
-@dataclass
-class Row:
-    number: int
-    raw: list[str]
-    data: dict[str, Any]
-    keys: dict[str, str] = field(default_factory=dict)
-    pre: Any = None
+from .prepare import Row
 
 
 def _first_message(exc: ValidationError) -> tuple[str, str]:

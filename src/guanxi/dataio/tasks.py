@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import translation
 from django_tasks import task
 
-from guanxi.core.jobs import clear_live, job_body
+from guanxi.core.jobs import job_body
 from guanxi.core.models import Job
 
 
@@ -16,7 +16,7 @@ from guanxi.core.models import Job
 @job_body
 def run_import_job(job: Job, path: str, options: dict[str, Any], original_name: str = "",
                    language: str = "") -> dict[str, Any]:
-    from .engine import ImportError_, ImportOptions, is_import_path, run_import
+    from .engine import ImportError_, ImportOptions, finish_job, is_import_path, run_import
 
     if not is_import_path(path):
         raise ImportError_("not an uploaded import file")
@@ -29,10 +29,4 @@ def run_import_job(job: Job, path: str, options: dict[str, Any], original_name: 
         result = run_import(Path(path), opts, actor=job.created_by, job_id=job.pk,
                             original_name=original_name, start_after=start_after,
                             resume=resume)
-    clear_live(job.pk)
-    data = result.as_dict()
-    data["errors"] = data["errors"][:5000]
-    data["near_matches"] = data["near_matches"][:1000]
-    data["resumed_after"] = start_after
-    Job.objects.filter(pk=job.pk).update(total=result.rows, progress=result.rows)
-    return data
+    return finish_job(job.pk, result, start_after)

@@ -31,6 +31,9 @@ that the triggers exist after all migrations).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
 from django.db.models import Q, Value
@@ -358,7 +361,8 @@ def _sqlite_candidates(visible_qs, query: ParsedQuery, cap: int, prefix_limit: i
         return cur.fetchall()
 
 
-def bulk_insert_mode(connection=None):
+@contextmanager
+def bulk_insert_mode(connection=None) -> Iterator[None]:
     """A context manager for inserting many customers inside one transaction (SQLite).
 
     Inside, the per-row insert trigger is off; call `index_inserted(first_id, last_id)`
@@ -367,26 +371,19 @@ def bulk_insert_mode(connection=None):
     too). Other writers are locked out meanwhile: SQLite has one writer, and the
     caller's transaction holds the write lock. Elsewhere it does nothing.
     """
-    from contextlib import contextmanager
-
     conn = connection or default_connection
-
-    @contextmanager
-    def mode():
-        if conn.vendor != "sqlite":
-            yield
-            return
-        if not conn.in_atomic_block:
-            raise RuntimeError("bulk_insert_mode needs a transaction")
+    if conn.vendor != "sqlite":
+        yield
+        return
+    if not conn.in_atomic_block:
+        raise RuntimeError("bulk_insert_mode needs a transaction")
+    with conn.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS parties_customer_fts_ai")
+    try:
+        yield
+    finally:
         with conn.cursor() as cur:
-            cur.execute("DROP TRIGGER IF EXISTS parties_customer_fts_ai")
-        try:
-            yield
-        finally:
-            with conn.cursor() as cur:
-                cur.execute(_SQLITE_TRIGGERS[0])
-
-    return mode()
+            cur.execute(_SQLITE_TRIGGERS[0])
 
 
 def index_inserted(first_id: int, last_id: int, connection=None) -> None:

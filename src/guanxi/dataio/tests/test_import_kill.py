@@ -27,8 +27,7 @@ def workdir(tmp_path_factory):
     csv_path = base / "big.csv"
     with open(csv_path, "w", encoding="utf-8") as f:
         f.write("客户名称,手机,城市,客户等级\n")
-        for i in range(ROWS):
-            f.write(f"杀进程测试公司{i}号,1380{i:07d},上海,B\n")
+        f.writelines(f"杀进程测试公司{i}号,1380{i:07d},上海,B\n" for i in range(ROWS))
     return base, csv_path
 
 

@@ -45,6 +45,7 @@ class Command(BaseCommand):
             IMPORT_KIND,
             ImportError_,
             ImportOptions,
+            finish_job,
             job_title,
             run_import,
         )
@@ -130,13 +131,7 @@ class Command(BaseCommand):
             raise
         if tty:
             sys.stderr.write("\r" + " " * 60 + "\r")
-        clear_live(job.pk)
-        data = result.as_dict()
-        data["errors"] = data["errors"][:5000]
-        data["near_matches"] = data["near_matches"][:1000]
-        data["resumed_after"] = start_after
-        Job.objects.filter(pk=job.pk).update(total=result.rows, progress=result.rows)
-        job_succeeded(job.pk, data)
+        job_succeeded(job.pk, finish_job(job.pk, result, start_after))
         if o["json"]:
             self.stdout.write(json.dumps(result.summary(), ensure_ascii=False))
         else:
