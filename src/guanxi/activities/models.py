@@ -90,6 +90,9 @@ class Interaction(TimeStampedModel, SoftDeleteModel, VersionedModel):
     participant_contacts = models.ManyToManyField("parties.Contact", blank=True,
                                                   related_name="attended_interactions",
                                                   verbose_name=_("contacts present"))
+    opportunity = models.ForeignKey("sales.Opportunity", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="interactions",
+                                    verbose_name=_("opportunity"))
 
     objects = InteractionQuerySet.as_manager_alive()
     all_objects = InteractionQuerySet.as_manager()
@@ -105,3 +108,121 @@ class Interaction(TimeStampedModel, SoftDeleteModel, VersionedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.subject}"
+
+
+# ---------------------------------------------------------------- tasks and appointments
+
+
+class TaskKind(models.TextChoices):
+    TODO = "todo", _("to-do")
+    CALL = "call", _("call")
+    VISIT = "visit", _("visit")
+    MEETING = "meeting", _("meeting")
+    EMAIL = "email", _("e-mail")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    DONE = "done", _("done")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Recurrence(models.TextChoices):
+    NONE = "", _("does not repeat")
+    DAILY = "daily", _("every day")
+    WEEKLY = "weekly", _("every week")
+    MONTHLY = "monthly", _("every month")
+    YEARLY = "yearly", _("every year")
+
+
+class TaskQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """A user's own tasks (assigned or created) and the tasks on records they may
+        read: the customer's visibility, else the lead's."""
+        if not (getattr(user, "is_authenticated", False) and user.is_active):
+            return self.none()
+        if user.sees_all_customers:
+            return self
+        from guanxi.parties.models import Customer
+        from guanxi.sales.models import Lead
+
+        mine = models.Q(assignee_id=user.pk) | models.Q(created_by_id=user.pk)
+        on_customer = models.Q(customer__in=Customer.objects.visible_to(user).values("pk"))
+        on_lead = models.Q(customer__isnull=True, lead__in=Lead.objects.visible_to(user)
+                           .values("pk"))
+        return self.filter(mine | on_customer | on_lead)
+
+
+class Task(TimeStampedModel, SoftDeleteModel, VersionedModel):
+    """A to-do or an appointment (with a start and an end) for one assignee, linked to a
+    customer, a lead or a deal. Completing a call, visit, meeting or e-mail task on a
+    customer logs the interaction."""
+
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("type"), max_length=8, choices=TaskKind.choices,
+                            default=TaskKind.TODO)
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices,
+                              default=TaskStatus.OPEN, db_index=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                 related_name="tasks", verbose_name=_("assigned to"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    due_at = models.DateTimeField(_("due / starts"))
+    end_at = models.DateTimeField(_("ends"), null=True, blank=True,
+                                  help_text=_("Set for an appointment."))
+    all_day = models.BooleanField(_("all day"), default=False)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    remind_minutes_before = models.PositiveIntegerField(
+        _("remind (minutes before)"), null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    recurrence = models.CharField(_("repeats"), max_length=8, choices=Recurrence.choices,
+                                  default=Recurrence.NONE, blank=True)
+    recurrence_interval = models.PositiveSmallIntegerField(_("every (n)"), default=1)
+    recurrence_until = models.DateField(_("repeat until"), null=True, blank=True)
+    series = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="occurrences")
+    customer = models.ForeignKey("parties.Customer", null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="tasks",
+                                 verbose_name=_("customer"))
+    contact = models.ForeignKey("parties.Contact", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="tasks",
+                                verbose_name=_("contact"))
+    lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="tasks", verbose_name=_("lead"))
+    opportunity = models.ForeignKey("sales.Opportunity", null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="tasks",
+                                    verbose_name=_("opportunity"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices,
+                               blank=True)
+    interaction = models.ForeignKey(Interaction, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="tasks",
+                                    verbose_name=_("logged interaction"))
+
+    objects = TaskQuerySet.as_manager_alive()
+    all_objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_at"]),
+            models.Index(fields=["customer", "status"]),
+            models.Index(fields=["opportunity", "status"]),
+        ]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar address; a new token revokes the old address."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import SoftDeleteModel, TimeStampedModel, VersionedModel
-from guanxi.parties.querysets import ScopedQuerySet
+from guanxi.parties.models import SourceChannel
+from guanxi.parties.querysets import ScopedQuerySet, scoped_by_customer
 
 
 class ProductLine(models.Model):
@@ -106,7 +107,9 @@ class OpportunityStatus(models.TextChoices):
 
 
 class OpportunityQuerySet(ScopedQuerySet):
-    pass
+    def visible_to(self, user):
+        """Deals are read by whoever may read their customer."""
+        return scoped_by_customer(self, user)
 
 
 class Opportunity(TimeStampedModel, SoftDeleteModel, VersionedModel):
@@ -147,6 +150,13 @@ class Opportunity(TimeStampedModel, SoftDeleteModel, VersionedModel):
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     lost_reason = models.CharField(_("reason lost"), max_length=200, blank=True)
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
+    # The learned win probability (0–1) and the main reasons behind it (see scoring.py);
+    # `probability` above is the hand override.
+    score = models.FloatField(_("learned win probability"), null=True, blank=True)
+    score_reasons = models.JSONField(default=list, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey("Lead", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("from lead"))
 
     objects = OpportunityQuerySet.as_manager_alive()
     all_objects = OpportunityQuerySet.as_manager()
@@ -228,8 +238,10 @@ class OwnerChangeReason(models.TextChoices):
 class OwnerChange(models.Model):
     """Every change of a customer's owner, kept forever."""
 
-    customer = models.ForeignKey("parties.Customer", on_delete=models.CASCADE,
-                                 related_name="owner_changes")
+    customer = models.ForeignKey("parties.Customer", null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="owner_changes")
+    lead = models.ForeignKey("Lead", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="owner_changes")
     from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
     to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -247,3 +259,201 @@ class OwnerChange(models.Model):
         indexes = [models.Index(fields=["to_user", "reason", "at"])]
         verbose_name = _("owner change")
         verbose_name_plural = _("owner changes")
+
+
+# ---------------------------------------------------------------- leads
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("new")
+    WORKING = "working", _("working")
+    QUALIFIED = "qualified", _("qualified")
+    UNQUALIFIED = "unqualified", _("unqualified")
+    CONVERTED = "converted", _("converted")
+
+
+class LeadQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """Reps: their own leads and the pool (no owner). Managers: also their team
+        subtree. Every role that reads all customers reads all leads."""
+        if not (getattr(user, "is_authenticated", False) and user.is_active):
+            return self.none()
+        if user.sees_all_customers:
+            return self
+        q = models.Q(owner_id=user.pk) | models.Q(owner__isnull=True)
+        if user.role == "manager" and user.team_id:
+            ids = user.team_subtree_ids()
+            q |= models.Q(team_id__in=ids) | models.Q(owner__team_id__in=ids)
+        return self.filter(q)
+
+
+class LeadForm(models.Model):
+    """A public, embeddable lead-capture form for one campaign or source."""
+
+    name = models.CharField(_("name"), max_length=100)
+    key = models.SlugField(_("public key"), max_length=40, unique=True,
+                           help_text=_("Part of the form's public address."))
+    source = models.CharField(_("source channel"), max_length=20,
+                              choices=SourceChannel.choices, default=SourceChannel.WEBSITE)
+    campaign = models.CharField(_("campaign"), max_length=100, blank=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("region / office"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("owner of new leads"),
+                              help_text=_("Empty: new leads go to the pool."))
+    product_line = models.ForeignKey(ProductLine, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("product line"))
+    thank_you = models.CharField(_("thank-you message"), max_length=300, blank=True)
+    rate_limit_per_hour = models.PositiveSmallIntegerField(
+        _("submissions per address per hour"), default=5)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("lead form")
+        verbose_name_plural = _("lead forms")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(TimeStampedModel, SoftDeleteModel, VersionedModel):
+    """A prospective customer not yet qualified: from manual entry, import, a web form
+    or the API. Converted into customer + contact + opportunity in one step."""
+
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    name = models.CharField(_("contact name"), max_length=100, blank=True)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    wechat = models.CharField(_("WeChat"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    industry = models.ForeignKey("parties.Industry", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("industry"))
+    product_line = models.ForeignKey(ProductLine, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="leads",
+                                     verbose_name=_("product line"))
+    source = models.CharField(_("source channel"), max_length=20, blank=True,
+                              choices=SourceChannel.choices)
+    campaign = models.CharField(_("campaign"), max_length=100, blank=True)
+    form = models.ForeignKey(LeadForm, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="leads", verbose_name=_("web form"))
+    description = models.TextField(_("request / notes"), blank=True)
+    estimated_amount = models.DecimalField(_("estimated amount (元)"), max_digits=14,
+                                           decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=LeadStatus.choices,
+                              default=LeadStatus.NEW, db_index=True)
+    unqualified_reason = models.CharField(_("why unqualified"), max_length=200, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="leads",
+                              verbose_name=_("owner"))
+    owner_since = models.DateTimeField(null=True, blank=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="leads", verbose_name=_("region / office"))
+    pool = models.ForeignKey(Pool, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="leads", verbose_name=_("customer pool"))
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    # Learned probability that the lead becomes a won deal (0–1), its reasons, and a
+    # hand override in percent.
+    score = models.FloatField(_("score"), null=True, blank=True)
+    score_reasons = models.JSONField(default=list, blank=True)
+    score_override = models.PositiveSmallIntegerField(_("score set by hand (%)"), null=True,
+                                                      blank=True)
+    name_key = models.CharField(max_length=200, blank=True, default="", db_index=True,
+                                editable=False)
+    converted_customer = models.ForeignKey("parties.Customer", null=True, blank=True,
+                                           on_delete=models.SET_NULL, related_name="leads",
+                                           verbose_name=_("customer"))
+    converted_contact = models.ForeignKey("parties.Contact", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="+")
+    converted_opportunity = models.ForeignKey(Opportunity, null=True, blank=True,
+                                              on_delete=models.SET_NULL, related_name="+")
+    converted_at = models.DateTimeField(null=True, blank=True)
+    converted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    consent = models.BooleanField(_("agreed to be contacted"), default=False)
+    submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    source_system = models.CharField(max_length=30, blank=True, default="", editable=False)
+    external_id = models.CharField(max_length=100, blank=True, default="", editable=False)
+
+    objects = LeadQuerySet.as_manager_alive()
+    all_objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "created_at"]),
+            models.Index(fields=["pool", "status"]),
+            models.Index(fields=["source_system", "external_id"]),
+        ]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+
+    def __str__(self) -> str:
+        return self.company or self.name or _("(unnamed lead)")
+
+    @property
+    def display_score(self) -> int | None:
+        """The score in percent: the hand override, else the learned one."""
+        if self.score_override is not None:
+            return self.score_override
+        return None if self.score is None else round(self.score * 100)
+
+
+# ---------------------------------------------------------------- targets and scoring
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", _("month")
+    QUARTER = "quarter", _("quarter")
+    YEAR = "year", _("year")
+
+
+class SalesTarget(models.Model):
+    """Won revenue (元) a rep — or a whole team when `user` is empty — should reach in a
+    month, quarter or year starting on `period_start`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="sales_targets",
+                             verbose_name=_("sales rep"))
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="sales_targets", verbose_name=_("team"))
+    period_kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices,
+                                   default=PeriodKind.MONTH)
+    period_start = models.DateField(_("period start"))
+    amount = models.DecimalField(_("target (元)"), max_digits=14, decimal_places=2)
+    product_line = models.ForeignKey(ProductLine, null=True, blank=True,
+                                     on_delete=models.CASCADE, related_name="+",
+                                     verbose_name=_("product line"))
+
+    class Meta:
+        ordering = ["-period_start", "user", "team"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team", "period_kind", "period_start",
+                                            "product_line"], name="uniq_sales_target"),
+            models.CheckConstraint(condition=models.Q(user__isnull=False)
+                                   | models.Q(team__isnull=False), name="target_has_owner"),
+        ]
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+
+
+class ScoringModel(models.Model):
+    """A trained win-probability model (see scoring.py); the newest active one scores."""
+
+    kind = models.CharField(max_length=20, default="deal")  # "deal" or "lead"
+    created_at = models.DateTimeField(default=timezone.now)
+    trained_on = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,5 @@
+"""REST API routes (mounted under /api/v1/)."""
+
+from ninja import Router
+
+router = Router()

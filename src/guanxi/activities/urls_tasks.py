@@ -1,0 +1,6 @@
+"""URLs (namespace "tasks")."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "tasks"
+urlpatterns: list = []

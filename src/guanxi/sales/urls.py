@@ -1,0 +1,6 @@
+"""URLs (namespace "sales")."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "sales"
+urlpatterns: list = []

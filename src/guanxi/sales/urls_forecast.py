@@ -1,0 +1,6 @@
+"""URLs (namespace "forecast")."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "forecast"
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""URLs (namespace "leads")."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "leads"
+urlpatterns: list = []
