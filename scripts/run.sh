@@ -38,12 +38,17 @@ fi
 
 "$G" worker --verbosity 0 &
 WORKER=$!
-stop_worker() { kill "$WORKER" 2>/dev/null || true; wait "$WORKER" 2>/dev/null || true; }
+"$G" scheduler --verbosity 0 &
+SCHEDULER=$!
+stop_worker() {
+  kill "$WORKER" "$SCHEDULER" 2>/dev/null || true
+  wait "$WORKER" "$SCHEDULER" 2>/dev/null || true
+}
 trap stop_worker EXIT
 trap 'exit 130' INT TERM
 
 echo
-echo "Background worker started (pid $WORKER)."
+echo "Background worker (pid $WORKER) and scheduler (pid $SCHEDULER) started."
 echo "Open http://$HOST:$PORT/ in your browser. Press Ctrl+C to stop."
 echo
 "$G" serve --host "$HOST" --port "$PORT"

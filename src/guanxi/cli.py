@@ -20,6 +20,7 @@ Getting started:
   guanxi demo           optional: fill it with demo customers and users
   guanxi createuser     add a user
   guanxi worker &       run background jobs
+  guanxi scheduler &    start periodic jobs (pool returns, scores, reminders)
   guanxi serve          open http://127.0.0.1:8000 in a browser
 """
 
@@ -96,6 +97,10 @@ def _worker(ns, rest):
     _call("db_worker", "--queue-name", "*", *rest)
 
 
+def _scheduler(ns, rest):
+    _call("scheduler", *_opt("--once", ns.once))
+
+
 def _jobs(ns, rest):
     _call("jobs", *_opt("--watch", ns.watch), "--limit", str(ns.limit))
 
@@ -152,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Run background jobs such as imports and recomputes. Keep it running beside\n"
         "`guanxi serve`; start more than one on PostgreSQL for more throughput.\n"
         "Options of Django's db_worker (e.g. --batch to run what is queued and stop) pass through.")
+    p = add("scheduler", _scheduler,
+            "start periodic jobs when due (pool returns, scores, reminders); keep it running",
+            "Start periodic background jobs when they are due: customers returned to the\n"
+            "pool, win-probability retraining, task reminders. Keep it running beside\n"
+            "`guanxi worker`, or run `guanxi scheduler --once` every minute from cron.")
+    p.add_argument("--once", action="store_true", help="start what is due now and stop")
     add("migrate", _migrate, "create or update the database tables (after installing or upgrading)")
     add("setup", _setup, "compile the translations and create or update the database tables")
 

@@ -7,4 +7,5 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self) -> None:
+        from . import periodic  # noqa: F401 - registers the periodic jobs
         from . import timeline  # noqa: F401 - registers the opportunity timeline source
