@@ -8,4 +8,5 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Timeline")
 
     def ready(self) -> None:
-        from . import timeline  # noqa: F401  registers the interactions timeline source
+        # Timeline sources (interactions, tasks) and the task-reminder periodic job.
+        from . import reminders, task_timeline, timeline  # noqa: F401

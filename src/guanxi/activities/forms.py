@@ -29,7 +29,7 @@ class InteractionForm(forms.ModelForm):
         model = Interaction
         fields: ClassVar[list[str]] = [
             "kind", "subject", "outcome", "direction", "channel", "occurred_at", "contact",
-            "participant_contacts", "participant_users", "duration_minutes", "body",
+            "opportunity", "participant_contacts", "participant_users", "duration_minutes", "body",
             "next_step", "follow_up_on",
         ]
         widgets: ClassVar[dict[str, Any]] = {
@@ -62,6 +62,10 @@ class InteractionForm(forms.ModelForm):
         self.fields["contact"].queryset = contacts
         self.fields["contact"].empty_label = "—"
         self.fields["participant_contacts"].queryset = contacts
+        from guanxi.sales.models import Opportunity
+
+        self.fields["opportunity"].queryset = Opportunity.objects.filter(customer=customer)
+        self.fields["opportunity"].empty_label = "—"
         self.fields["participant_users"].queryset = User.objects.filter(
             is_active=True).order_by("display_name", "username")
         self.fields["occurred_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",

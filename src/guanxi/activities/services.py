@@ -21,6 +21,7 @@ from .models import DEFAULT_CHANNEL, Interaction, InteractionKind
 FIELDS = [
     "kind", "direction", "channel", "occurred_at", "subject", "body", "outcome",
     "duration_minutes", "next_step", "follow_up_on", "follow_up_done", "contact",
+    "opportunity",
 ]
 AUDIT_FIELDS = FIELDS + ["participant_users", "participant_contacts"]
 # Kinds that count as contact with the customer for "My day" (a note does not).
@@ -39,11 +40,14 @@ def _apply(interaction: Interaction, data: dict[str, Any]) -> None:
     contact = interaction.contact
     if contact is not None and contact.customer_id != interaction.customer_id:
         errors["contact"] = [_("This contact belongs to another customer.")]
+    deal = interaction.opportunity
+    if deal is not None and deal.customer_id != interaction.customer_id:
+        errors["opportunity"] = [_("This opportunity belongs to another customer.")]
     for c in data.get("participant_contacts") or []:
         if c.customer_id != interaction.customer_id:
             errors["participant_contacts"] = [_("This contact belongs to another customer.")]
     try:
-        interaction.full_clean(exclude=["customer", "contact", "created_by"])
+        interaction.full_clean(exclude=["customer", "contact", "created_by", "opportunity"])
     except ValidationError as exc:
         for k, v in exc.message_dict.items():
             errors.setdefault(k, v)

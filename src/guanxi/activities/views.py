@@ -95,7 +95,8 @@ def log(request: HttpRequest, customer_pk: int) -> HttpResponse:
             messages.success(request, _("Logged."))
             return redirect(customer)
     else:
-        initial = {k: request.GET[k] for k in ("kind", "subject", "outcome") if k in request.GET}
+        initial = {k: request.GET[k] for k in ("kind", "subject", "outcome", "opportunity")
+                   if k in request.GET}
         form = InteractionForm(customer=customer, initial=initial)
     return render(request, "activities/interaction_form.html",
                   {"form": form, **header_context(request, customer), "creating": True})

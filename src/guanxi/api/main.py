@@ -9,7 +9,8 @@ from .auth import api_auth
 from .docs import LocalSwagger
 
 DESCRIPTION = """
-Customers, contacts and interactions of Guanxi CRM.
+Customers, contacts and interactions; leads, customer pools, opportunities, pipelines,
+tasks and the sales forecast of Guanxi CRM.
 
 **Authentication**: a personal access token (`Authorization: Bearer gx_…`, created
 at /api/tokens/) or the logged-in browser session (unsafe methods then need the

@@ -129,6 +129,10 @@ def can_import(actor, target: str) -> bool:
         return False
     if target == "interactions":
         return (actor.is_superuser or actor.role in perms.LOGGER_ROLES)
+    if target == "leads":
+        from guanxi.sales.leads import can_create_lead
+
+        return can_create_lead(actor)
     return perms.can_create_customer(actor)
 
 
@@ -174,7 +178,7 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
     """Import `path`; see the module docstring. Raises ImportError_ before writing anything
     when the options, the file or the mapping can't work."""
     started = time.monotonic()
-    if options.target not in ("customers", "contacts", "interactions"):
+    if options.target not in ("customers", "contacts", "interactions", "leads"):
         raise ImportError_(_("Unknown import target “%(t)s”.") % {"t": options.target})
     if options.mode not in MODES:
         raise ImportError_(_("Unknown mode “%(m)s”: use create, update or upsert.")
@@ -211,6 +215,10 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
 
             writer = CustomerBatcher(actor=actor, options=options, job_id=job_id,
                                      editable_ids=_editable(actor))
+        elif options.target == "leads":
+            from .leads import LeadBatcher
+
+            writer = LeadBatcher(actor=actor, options=options, job_id=job_id)
         else:
             from .simple import SimpleBatcher
 
@@ -390,6 +398,8 @@ JOB_TITLES = {
     ("customers", True): gettext_noop("Check customers before import"),
     ("contacts", True): gettext_noop("Check contacts before import"),
     ("interactions", True): gettext_noop("Check interactions before import"),
+    ("leads", False): gettext_noop("Import leads"),
+    ("leads", True): gettext_noop("Check leads before import"),
 }
 
 

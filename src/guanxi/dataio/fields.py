@@ -140,15 +140,54 @@ INTERACTION_FIELDS: tuple[FieldSpec, ...] = (
                                                     "logged by", "created by", "owner", "user")),
 )
 
+LEAD_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("company", _("Company"), False, ("公司", "公司名称", "客户名称", "客户", "单位",
+                                              "单位名称", "企业名称", "company", "company name",
+                                              "customer", "organisation", "organization")),
+    FieldSpec("name", _("Contact name"), False, ("联系人", "姓名", "联系人姓名", "名字", "name",
+                                                 "contact", "contact name", "full name")),
+    FieldSpec("title", _("Job title"), False, ("职务", "职位", "头衔", "title", "job title",
+                                               "position")),
+    FieldSpec("phone", _("Phone"), False, ("电话", "手机", "手机号", "手机号码", "联系电话",
+                                          "电话号码", "phone", "mobile", "tel", "telephone")),
+    FieldSpec("email", _("E-mail"), False, ("邮箱", "电子邮箱", "电子邮件", "email", "e-mail",
+                                           "mail")),
+    FieldSpec("wechat", _("WeChat"), False, ("微信", "微信号", "wechat", "weixin")),
+    FieldSpec("province", _("Province"), False, ("省", "省份", "province", "state")),
+    FieldSpec("city", _("City"), False, ("城市", "市", "所在城市", "city")),
+    FieldSpec("address", _("Address"), False, ("地址", "详细地址", "公司地址", "address",
+                                              "street")),
+    FieldSpec("website", _("Website"), False, ("网站", "网址", "website", "web", "url")),
+    FieldSpec("industry", _("Industry"), False, ("行业", "所属行业", "industry", "sector")),
+    FieldSpec("product_line", _("Product line code"), False, ("产品线", "产品线代码", "产品",
+                                                              "product line", "product line code",
+                                                              "product")),
+    FieldSpec("source", _("Source channel"), False, ("来源", "线索来源", "渠道", "来源渠道", "source",
+                                                     "lead source", "channel")),
+    FieldSpec("campaign", _("Campaign"), False, ("活动", "市场活动", "推广活动", "campaign")),
+    FieldSpec("description", _("Request / notes"), False, ("需求", "需求描述", "备注", "说明",
+                                                           "描述", "description", "notes",
+                                                           "request", "message")),
+    FieldSpec("estimated_amount", _("Estimated amount"), False, ("预计金额", "预估金额", "金额",
+                                                                 "预算", "estimated amount",
+                                                                 "amount", "budget")),
+    FieldSpec("owner", _("Owner"), False, ("负责人", "业务员", "销售", "跟进人", "owner",
+                                           "sales rep", "owner username", "username")),
+    FieldSpec("external_id", _("External id"), False, ("编号", "线索编号", "线索id", "external id",
+                                                       "id", "lead id")),
+)
+
 TARGET_FIELDS = {
     "customers": CUSTOMER_FIELDS,
     "contacts": CONTACT_FIELDS,
     "interactions": INTERACTION_FIELDS,
+    "leads": LEAD_FIELDS,
 }
 TARGET_LABELS = {
     "customers": _("Customers"),
     "contacts": _("Contacts"),
     "interactions": _("Interactions"),
+    "leads": _("Leads"),
 }
 
 _NOISE = re.compile(r"[\s_\-—:：/\\()（）\[\]【】*#.。·]+")

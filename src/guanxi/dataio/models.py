@@ -11,6 +11,7 @@ class ImportTarget(models.TextChoices):
     CUSTOMERS = "customers", _("customers")
     CONTACTS = "contacts", _("contacts")
     INTERACTIONS = "interactions", _("interactions")
+    LEADS = "leads", _("leads")
 
 
 class SavedMapping(models.Model):

@@ -72,8 +72,11 @@ def precompute(data: dict[str, Any]) -> tuple[str, str, str]:
 
 def prepare_batch(batch: list[tuple[int, list[str], list[str]]]) -> list[tuple]:
     """[(number, raw, data, errors, precomputed or None)] for one batch of rows."""
-    cleaner = {"customers": cleaning.clean_customer, "contacts": cleaning.clean_contact,
-               "interactions": cleaning.clean_interaction}[_State.target]
+    if _State.target == "leads":
+        from .leads import clean_lead as cleaner
+    else:
+        cleaner = {"customers": cleaning.clean_customer, "contacts": cleaning.clean_contact,
+                   "interactions": cleaning.clean_interaction}[_State.target]
     out = []
     for number, cells, raw in batch:
         values = {f: cells[i] for i, _h, f in _State.columns if i < len(cells) and cells[i]}

@@ -56,6 +56,11 @@ class CustomerBuilder:
         self.contact_ns: list[SimpleNamespace] = []
         self.last_ts: int | None = None  # the latest interaction (epoch seconds)
         self.last_contact_ts: int | None = None  # the latest one that is not a note
+        # Set by sales.SalesGen: pinned interactions' ids by tag, hints for the row.
+        self.pin_ids: dict = {}
+        self.pin_rnd = rnd  # pinned interactions draw from the sales stream
+        self.stage_hint = None
+        self.source_hint = ""
         self._identity()
 
     # Identity, address, phone --------------------------------------------------------
@@ -187,7 +192,10 @@ class CustomerBuilder:
 
     # History ---------------------------------------------------------------------------
 
-    def history(self, first_id: int, out: ChunkRows) -> None:
+    def history(self, first_id: int, out: ChunkRows, pins: list[tuple] = ()) -> None:
+        """Draw the customer's interactions. `pins` (epoch seconds, days ago, kind,
+        opportunity id, tag) replace as many drawn ones: interactions deals and tasks
+        need at given times (at most n of them)."""
         n = self.n_interactions
         if not n:
             return
@@ -201,16 +209,17 @@ class CustomerBuilder:
             wd = clock.weekday[d]
             if wd >= 5 and d + 2 < span and rnd() < 0.85:  # quiet weekends: the Friday before
                 d += wd - 4
-            stamps.append((clock.midnight[d] + 30600 + int(rnd() * 36000), d))
+            stamps.append((clock.midnight[d] + 30600 + int(rnd() * 36000), d, -1))
+        for k, pin in enumerate(pins[:n]):
+            stamps[k] = (pin[0], pin[1], k)
         stamps.sort()
         reps = self.sk.reps.get(self.office.key) or []
         manager = self.sk.managers.get(self.office.region)
         services = self.sk.service_ids
         open_p = {"A": 0.3, "B": 0.15, "C": 0.08}[self.tier]
         last_contact = None
-        for k, (ts, d) in enumerate(stamps):
-            iid = first_id + k
-            kind = pick(t.kinds, rnd())
+
+        def draw(rnd, kind: str, d: int, last: bool) -> tuple:
             pool = t.pool[kind]
             direction, channel, subject, body, outcome, duration, next_step = \
                 pool[int(rnd() * len(pool))]
@@ -229,7 +238,6 @@ class CustomerBuilder:
             if self.contact_ids and rnd() < 0.85:
                 contact = self.contact_ids[int(rnd() * len(self.contact_ids))]
             follow_on, done = None, False
-            last = k == n - 1
             if last and (self.forced or rnd() < open_p):
                 offset = self.forced_offset if self.forced else -14 + int(rnd() * 36)
                 follow_on = clock.date(max(offset, 1 - d))  # never before the interaction
@@ -239,17 +247,33 @@ class CustomerBuilder:
             elif next_step and rnd() < 0.3:
                 offset = -d + 2 + int(rnd() * 12)
                 follow_on = clock.date(offset)
-                done = offset < 0 and rnd() < 0.97
+                done = rnd() < 0.97 and offset < 0  # one draw whatever the date
+            with_manager = kind in ("visit", "meeting") and bool(manager) \
+                and rnd() < 0.15 and by != manager
+            return (kind, direction, channel, subject, body, outcome, duration, next_step,
+                    follow_on, done, by, contact, with_manager)
+
+        for k, (ts, d, p) in enumerate(stamps):
+            iid = first_id + k
+            last = k == n - 1
+            drawn = draw(rnd, pick(t.kinds, rnd()), d, last)
+            opportunity = None
+            if p >= 0:  # drawn as usual (the random stream stays the same), then replaced
+                _ts, _d, kind, opportunity, tag = pins[p]
+                if tag is not None:
+                    self.pin_ids[tag] = iid
+                drawn = draw(self.pin_rnd, kind, d, last)
+            (kind, direction, channel, subject, body, outcome, duration, next_step,
+             follow_on, done, by, contact, with_manager) = drawn
             stamp = clock.ts(ts)
             out.interactions.append((
                 iid, stamp, stamp, 1, self.id, contact, kind, direction, channel, stamp,
-                subject, body, outcome, duration, next_step, follow_on, done, by,
+                subject, body, outcome, duration, next_step, follow_on, done, by, opportunity,
             ))
-            if kind in ("visit", "meeting"):
-                if contact:
-                    out.participant_contacts.append((iid, contact))
-                if manager and rnd() < 0.15 and by != manager:
-                    out.participant_users.append((iid, manager))
+            if kind in ("visit", "meeting") and contact:
+                out.participant_contacts.append((iid, contact))
+            if with_manager:
+                out.participant_users.append((iid, manager))
             if kind != "note":
                 last_contact = ts
         self.last_ts = stamps[-1][0]
@@ -269,6 +293,8 @@ class CustomerBuilder:
             if sk.service_ids and rnd() < 0.3:
                 self.shared.append(sk.service_ids[int(rnd() * len(sk.service_ids))])
         stage = _stage(tier, rnd(), self.last_ts is not None)
+        if self.stage_hint is not None:
+            stage = self.stage_hint(stage)
         credit_days = {"A": (30, 60, 90), "B": (0, 30, 60), "C": (0, 0, 0, 30)}[tier]
         credit_days = credit_days[int(rnd() * len(credit_days))]
         credit_limit = None
@@ -279,6 +305,7 @@ class CustomerBuilder:
         elif rnd() < 0.3:
             credit_limit = f"{20_000 + 10_000 * int(rnd() * 9)}.00"
         source = pick(_SOURCES, rnd())
+        source = self.source_hint or source
         custom = self._custom() if sk.custom_fields and self.kind == "o" and rnd() < 0.6 else {}
         notes = ""
         if rnd() < 0.15:

@@ -17,6 +17,7 @@ import random
 
 from .builder import CustomerBuilder
 from .plan import ChunkRows, ChunkSpec, Plan
+from .sales import SalesGen
 from .tables import clock_for, tables_for
 
 
@@ -28,10 +29,14 @@ def generate_chunk(plan: Plan, spec: ChunkSpec) -> ChunkRows:
     rng = random.Random(f"{plan.seed}/chunk/{spec.index}")
     out = ChunkRows()
     contact_id, interaction_id = spec.contact_id, spec.interaction_id
+    sales = SalesGen(plan, spec, tables, clock) if sk.sales is not None else None
     for j in range(len(spec.tiers)):
         ctx = CustomerBuilder(plan, spec, j, rng, tables, clock)
         ctx.contacts(contact_id)
-        ctx.history(interaction_id, out)
+        pins = sales.before_history(ctx, j, out) if sales else ()
+        ctx.history(interaction_id, out, pins)
+        if sales:
+            sales.after_history(ctx, out)
         contact_id += spec.n_contacts[j]
         interaction_id += spec.n_interactions[j]
         out.customers.append(ctx.row())

@@ -29,11 +29,13 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from guanxi.activities.models import Interaction
+from guanxi.activities.models import Interaction, Task
 from guanxi.core.bulk import Insert as _Insert
 from guanxi.core.bulk import insert_statement
 from guanxi.parties.models import Contact, Customer
+from guanxi.sales.models import Lead, Opportunity, OwnerChange, StageChange
 
+from . import sales
 from .company import build_skeleton
 from .generate import generate_chunk
 from .plan import (
@@ -62,6 +64,9 @@ class LoadStats:
     customers: int = 0
     contacts: int = 0
     interactions: int = 0
+    leads: int = 0
+    opportunities: int = 0
+    tasks: int = 0
     seconds_setup: float = 0.0
     seconds_rows: float = 0.0  # generating and inserting the rows
     seconds_index: float = 0.0  # search index rebuild and finishing touches
@@ -188,6 +193,7 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
     today = today or timezone.localdate()
     with transaction.atomic():
         skeleton = build_skeleton()
+        skeleton.sales = sales.build_sales_skeleton(skeleton, today)
     stats.skeleton, stats.pack_applied = skeleton, skeleton.pack_applied
     if not skeleton.pack_applied:
         stats.notes.append("industry pack loader not found: no custom field values")
@@ -196,6 +202,7 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
         seed, customers, per_customer, chunk_size,
         customer_id=_next_id(Customer), contact_id=_next_id(Contact),
         interaction_id=_next_id(Interaction), forced=FORCED_PER_REP * reps,
+        opportunity_id=_next_id(Opportunity), lead_id=_next_id(Lead),
     )
     plan = Plan(seed=seed, today=today, time_zone=settings.TIME_ZONE,
                 text_datetimes=connection.vendor == "sqlite", skeleton=skeleton)
@@ -211,6 +218,13 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
                                          "interaction_id", "user_id"),
         "participant_contacts": _m2m_insert(Interaction.participant_contacts.through,
                                             "interaction_id", "contact_id"),
+        "leads": insert_statement(Lead, sales.LEAD_COLUMNS),
+        "opportunities": insert_statement(Opportunity, sales.OPPORTUNITY_COLUMNS),
+        "stage_changes": insert_statement(StageChange, sales.STAGE_CHANGE_COLUMNS),
+        "opportunity_products": _m2m_insert(Opportunity.products.through, "opportunity_id",
+                                            "product_id"),
+        "tasks": insert_statement(Task, sales.TASK_COLUMNS),
+        "owner_changes": insert_statement(OwnerChange, sales.OWNER_CHANGE_COLUMNS),
     }
     source = _ChunkSource(plan, specs, workers)
     if workers > 0:
@@ -234,6 +248,9 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
                 stats.customers += len(rows.customers)
                 stats.contacts += len(rows.contacts)
                 stats.interactions += len(rows.interactions)
+                stats.leads += len(rows.leads)
+                stats.opportunities += len(rows.opportunities)
+                stats.tasks += len(rows.tasks)
                 stats.seconds_rows = time.perf_counter() - t0
                 if progress:
                     progress(stats, customers)
@@ -246,6 +263,14 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
         stats.seconds_search_index = time.perf_counter() - t1
         _finish(large)
         stats.seconds_index = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    with transaction.atomic():
+        done = sales.finish_sales(skeleton, today, seed)
+    stats.tasks += done["meetings"]
+    stats.seconds_index += time.perf_counter() - t2
+    stats.notes.append(
+        f"sales: {stats.opportunities:,} opportunities, {stats.leads:,} leads, "
+        f"{stats.tasks:,} tasks, {done['targets']} sales targets")
     now_self, now_children = _cpu()
     stats.cpu_main, stats.cpu_workers = now_self - cpu_self, now_children - cpu_children
     return stats
@@ -265,8 +290,10 @@ def _cpu() -> tuple[float, float]:
 def _insert_chunk(statements: dict[str, _Insert], rows: ChunkRows,
                   seconds: dict[str, float]) -> None:
     with transaction.atomic(), connection.cursor() as cur:
-        for name in ("customers", "contacts", "customer_tags", "shared_with", "interactions",
-                     "participant_users", "participant_contacts"):
+        for name in ("customers", "contacts", "customer_tags", "shared_with", "leads",
+                     "opportunities", "interactions", "participant_users",
+                     "participant_contacts", "stage_changes", "opportunity_products", "tasks",
+                     "owner_changes"):
             t = time.perf_counter()
             statements[name].run(cur, getattr(rows, name))
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
@@ -280,7 +307,8 @@ def _finish(large: bool) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cur:
-        for sql in connection.ops.sequence_reset_sql(no_style(), [Customer, Contact, Interaction]):
+        for sql in connection.ops.sequence_reset_sql(
+                no_style(), [Customer, Contact, Interaction, Lead, Opportunity]):
             cur.execute(sql)
         if large:
             cur.execute("ANALYZE")

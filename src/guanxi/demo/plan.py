@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .sales import SalesSkeleton
 
 CUSTOMER_COLUMNS = (
     "id", "created_at", "updated_at", "version", "kind", "name", "short_name", "country",
@@ -27,7 +31,7 @@ CONTACT_COLUMNS = (
 INTERACTION_COLUMNS = (
     "id", "created_at", "updated_at", "version", "customer_id", "contact_id", "kind",
     "direction", "channel", "occurred_at", "subject", "body", "outcome", "duration_minutes",
-    "next_step", "follow_up_on", "follow_up_done", "created_by_id",
+    "next_step", "follow_up_on", "follow_up_done", "created_by_id", "opportunity_id",
 )
 HISTORY_DAYS = 730  # interactions spread over the last two years
 MAX_AGE_DAYS = 1100  # the oldest customers were created three years ago
@@ -50,6 +54,7 @@ class Skeleton:
     custom_fields: list[dict] = field(default_factory=list)
     pack_applied: bool = False
     logins: list[tuple[str, str, str, str]] = field(default_factory=list)
+    sales: SalesSkeleton | None = None  # no sales rows without it
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class ChunkSpec:
     n_contacts: bytes
     n_interactions: tuple[int, ...]
     forced_follow_ups: int = 0  # the first chunk gives every rep follow-ups to do
+    opportunity_id: int = 1  # id of the chunk's first deal and first lead
+    lead_id: int = 1
+    n_opportunities: bytes = b""  # per customer (empty: none)
+    n_leads: bytes = b""
 
 
 @dataclass
@@ -83,6 +92,13 @@ class ChunkRows:
     shared_with: list[tuple[int, int]] = field(default_factory=list)
     participant_users: list[tuple[int, int]] = field(default_factory=list)
     participant_contacts: list[tuple[int, int]] = field(default_factory=list)
+    # Sales (sales.py): rows in the column order of its *_COLUMNS.
+    leads: list[tuple] = field(default_factory=list)
+    opportunities: list[tuple] = field(default_factory=list)
+    stage_changes: list[tuple] = field(default_factory=list)
+    opportunity_products: list[tuple[int, int]] = field(default_factory=list)
+    tasks: list[tuple] = field(default_factory=list)
+    owner_changes: list[tuple] = field(default_factory=list)
 
 
 # --- Planning (the loader's process) ------------------------------------------------
@@ -90,7 +106,7 @@ class ChunkRows:
 
 def plan_customers(seed: int, n: int, per_customer: float, chunk_size: int, *,
                    customer_id: int, contact_id: int, interaction_id: int,
-                   forced: int) -> list[ChunkSpec]:
+                   forced: int, opportunity_id: int = 1, lead_id: int = 1) -> list[ChunkSpec]:
     """Draw the per-customer counts up front so every chunk knows its id ranges.
 
     Interactions are shared out by weight (tier A customers get more) with
@@ -125,6 +141,9 @@ def plan_customers(seed: int, n: int, per_customer: float, chunk_size: int, *,
             if counts[donor] > 1:
                 counts[donor] -= 1
                 counts[i] = 1
+    from .sales import plan_sales_counts
+
+    deals, leads = plan_sales_counts(seed, tiers)
     specs = []
     for i, start in enumerate(range(0, n, chunk_size)):
         end = min(n, start + chunk_size)
@@ -133,7 +152,11 @@ def plan_customers(seed: int, n: int, per_customer: float, chunk_size: int, *,
             interaction_id=interaction_id, kinds="".join(kinds[start:end]),
             tiers="".join(tiers[start:end]), n_contacts=bytes(n_contacts[start:end]),
             n_interactions=tuple(counts[start:end]), forced_follow_ups=forced if i == 0 else 0,
+            opportunity_id=opportunity_id, lead_id=lead_id,
+            n_opportunities=bytes(deals[start:end]), n_leads=bytes(leads[start:end]),
         ))
         contact_id += sum(n_contacts[start:end])
         interaction_id += sum(counts[start:end])
+        opportunity_id += sum(deals[start:end])
+        lead_id += sum(leads[start:end])
     return specs

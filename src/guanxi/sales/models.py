@@ -181,8 +181,11 @@ class Opportunity(TimeStampedModel, SoftDeleteModel, VersionedModel):
 
     @property
     def win_probability(self) -> int:
+        """In percent: the hand override, else the learned score, else the stage's."""
         if self.probability is not None:
             return self.probability
+        if self.score is not None and self.status == OpportunityStatus.OPEN:
+            return round(self.score * 100)
         return self.stage.probability
 
 
@@ -444,6 +447,10 @@ class SalesTarget(models.Model):
         verbose_name = _("sales target")
         verbose_name_plural = _("sales targets")
 
+    def __str__(self) -> str:
+        who = self.user or self.team
+        return f"{who} · {self.get_period_kind_display()} {self.period_start:%Y-%m-%d}"
+
 
 class ScoringModel(models.Model):
     """A trained win-probability model (see scoring.py); the newest active one scores."""
@@ -457,3 +464,4 @@ class ScoringModel(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+from .rollups import DashboardRollup  # noqa: E402,F401 - the dashboard summary table

@@ -15,3 +15,13 @@ def _auto_return() -> object:
 
 scheduler.register("sales.pool_auto_return", dt.timedelta(days=1), _auto_return,
                    "Return neglected customers to the pool")
+
+
+def _retrain_scoring() -> object:
+    from .scoring import start_retrain
+
+    return start_retrain()
+
+
+scheduler.register("sales.scoring_retrain", dt.timedelta(days=1), _retrain_scoring,
+                   "Retrain win-probability scoring")

@@ -32,7 +32,15 @@ from guanxi.core.models import AuditAction, Job
 from guanxi.parties import permissions as party_perms
 from guanxi.parties.models import Customer
 
-from .models import Opportunity, OpportunityStatus, OwnerChange, OwnerChangeReason, Pool
+from .models import (
+    Lead,
+    LeadStatus,
+    Opportunity,
+    OpportunityStatus,
+    OwnerChange,
+    OwnerChangeReason,
+    Pool,
+)
 
 # Roles that may own customers: claim from the pool, and receive assigned customers.
 OWNER_ROLES = {Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.REP}
@@ -117,7 +125,8 @@ def _day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 
 
 def claims_today(user, now: dt.datetime | None = None) -> int:
-    """How many customers the user claimed from any pool on the local day of `now`."""
+    """How many customers and leads the user claimed from any pool on the local day of
+    `now` (one daily limit covers both)."""
     start, end = _day_bounds(_now(now))
     return OwnerChange.objects.filter(reason=OwnerChangeReason.CLAIM, to_user_id=user.pk,
                                       at__gte=start, at__lt=end).count()
@@ -375,3 +384,199 @@ def start_auto_return(*, actor=None, now: dt.datetime | None = None) -> Job:
                      title=gettext_noop("Return neglected customers to the pool"),
                      task=auto_return_job,
                      params={"now": now.isoformat()} if now is not None else {})
+
+
+# --- Which pools a user works with ------------------------------------------------------
+
+
+def pool_for_team(team: Team | None) -> Pool | None:
+    """The active pool of `team` or of its nearest ancestor; the root pool for no team."""
+    if team is None:
+        return _root_pool()
+    ids = _ancestor_ids(team)
+    by_team: dict[int, Pool] = {}
+    for pool in _preferred(Pool.objects.filter(active=True, team_id__in=ids)).select_related("team"):
+        by_team.setdefault(pool.team_id, pool)
+    return next((by_team[i] for i in ids if i in by_team), None)
+
+
+def pools_for_user(user) -> QuerySet[Pool]:
+    """Active pools a user works with: everyone who reads all customers sees every pool;
+    others the pools of their team's ancestors and (managers) of their subtree."""
+    qs = (Pool.objects.filter(active=True).select_related("team", "product_line")
+          .order_by("team__path", "name", "pk"))
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return qs.none()
+    if user.sees_all_customers:
+        return qs
+    if not user.team_id:
+        return qs.filter(team__parent__isnull=True)
+    ids = set(_ancestor_ids(user.team))
+    if _role(user) == Role.MANAGER:
+        ids |= set(user.team_subtree_ids())
+    return qs.filter(team_id__in=ids)
+
+
+def claims_left(user, pool: Pool | None, now: dt.datetime | None = None) -> int | None:
+    """Claims the user has left today under `pool`'s limit (None: no pool, no limit)."""
+    if pool is None:
+        return None
+    return max(0, pool.daily_claim_limit - claims_today(user, now))
+
+
+# --- Leads in the pool ----------------------------------------------------------------------
+
+
+def pool_for_lead(lead: Lead) -> Pool | None:
+    """The lead's own pool when it is set and active, else the pool of its team."""
+    if lead.pool_id is not None and lead.pool.active:
+        return lead.pool
+    return pool_for_team(lead.team)
+
+
+def pool_of_leads(leads: Iterable[Lead]) -> dict[int, Pool | None]:
+    """lead id → its pool, for many leads at once (two queries)."""
+    mapping, root_pool = _pool_map()
+    result: dict[int, Pool | None] = {}
+    for lead in leads:
+        if lead.pool_id is not None and lead.pool.active:
+            result[lead.pk] = lead.pool
+        else:
+            result[lead.pk] = mapping.get(lead.team_id) if lead.team_id else root_pool
+    return result
+
+
+def pool_of_customers(customers: Iterable[Customer]) -> dict[int, Pool | None]:
+    """customer id → its pool, for many customers at once (two queries)."""
+    mapping, root_pool = _pool_map()
+    return {c.pk: (mapping.get(c.team_id) if c.team_id else root_pool) for c in customers}
+
+
+def pool_leads(user, pool: Pool) -> QuerySet[Lead]:
+    """Leads in `pool` the user may see: no owner, not converted, not deleted; put into
+    this pool (or a pool below it) or, without a pool, of a team in the pool's subtree
+    (a root-team pool also holds leads without team and pool)."""
+    path = pool.team.path
+    in_pool = (Q(pool_id=pool.pk) | Q(pool__team__path__startswith=path)
+               | Q(pool__isnull=True, team__path__startswith=path))
+    if pool.team.parent_id is None:
+        in_pool |= Q(pool__isnull=True, team__isnull=True)
+    return (Lead.objects.visible_to(user).filter(in_pool, owner__isnull=True)
+            .exclude(status=LeadStatus.CONVERTED))
+
+
+LEAD_AUDIT_FIELDS = ["owner", "team", "pool"]
+
+
+def _change_lead_owner(*, actor, lead: Lead, to_user, reason: str, pool: Pool | None,
+                       at: dt.datetime, note: str = "") -> OwnerChange:
+    """Like `_change_owner` for a lead; a released lead is put into `pool`."""
+    before = audit.snapshot(lead, LEAD_AUDIT_FIELDS)
+    from_id = lead.owner_id
+    lead.owner = to_user
+    lead.owner_since = at if to_user is not None else None
+    if to_user is not None and lead.team_id is None and to_user.team_id:
+        lead.team_id = to_user.team_id
+    if to_user is None and pool is not None:
+        lead.pool = pool
+    lead.version += 1
+    lead.save(update_fields=["owner", "owner_since", "team", "pool", "version", "updated_at"])
+    audit.record(actor=actor, action=AuditAction.UPDATE, obj=lead,
+                 changes=audit.diff(before, audit.snapshot(lead, LEAD_AUDIT_FIELDS)))
+    return OwnerChange.objects.create(lead=lead, from_user_id=from_id, to_user=to_user,
+                                      reason=reason, pool=pool, by=actor, at=at, note=note[:200])
+
+
+@transaction.atomic
+def claim_lead(*, actor, lead: Lead, now: dt.datetime | None = None) -> Lead:
+    """Take a lead from the pool. The daily limit counts customer and lead claims together."""
+    now = _now(now)
+    if not actor.is_active or _role(actor) not in OWNER_ROLES:
+        raise PermissionDenied(_("You may not claim leads from the pool."))
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    lead = Lead.all_objects.select_for_update().get(pk=lead.pk)
+    if lead.deleted_at is not None or not Lead.objects.visible_to(actor).filter(
+            pk=lead.pk).exists():
+        raise PermissionDenied(_("You may not claim this lead."))
+    if lead.owner_id is not None:
+        raise ValidationError(_("This lead already has an owner."), code="owned")
+    if lead.status == LeadStatus.CONVERTED:
+        raise ValidationError(_("This lead has been converted already."), code="converted")
+    pool = pool_for_lead(lead)
+    if pool is not None:
+        done = claims_today(actor, now)
+        if done >= pool.daily_claim_limit:
+            raise ValidationError(
+                _("You have claimed %(n)s customers and leads today; the limit is %(limit)s."),
+                code="claim_limit", params={"n": done, "limit": pool.daily_claim_limit})
+    _change_lead_owner(actor=actor, lead=lead, to_user=actor, reason=OwnerChangeReason.CLAIM,
+                       pool=pool, at=now)
+    return lead
+
+
+def can_release_lead(user, lead: Lead) -> bool:
+    """The owner, or a manager/director/administrator who sees the lead."""
+    if not user.is_active or lead.owner_id is None or lead.deleted_at is not None:
+        return False
+    if lead.owner_id == user.pk:
+        return True
+    return (_role(user) in ASSIGN_ROLES
+            and Lead.objects.visible_to(user).filter(pk=lead.pk).exists())
+
+
+@transaction.atomic
+def release_lead(*, actor, lead: Lead, note: str = "", now: dt.datetime | None = None) -> Lead:
+    """Put a lead back into the pool of its team (no owner)."""
+    lead = Lead.all_objects.select_for_update().get(pk=lead.pk)
+    if lead.deleted_at is None and lead.owner_id is None:
+        raise ValidationError(_("This lead is already in the pool."), code="in_pool")
+    if not can_release_lead(actor, lead):
+        raise PermissionDenied(_("You may not release this lead to the pool."))
+    _change_lead_owner(actor=actor, lead=lead, to_user=None, reason=OwnerChangeReason.RELEASE,
+                       pool=pool_for_lead(lead), at=_now(now), note=note)
+    return lead
+
+
+def can_assign_leads(user, leads: Iterable[Lead], to_user) -> bool:
+    """As `can_assign`, for leads (by the lead's team or its owner's team)."""
+    role = _role(user)
+    if not user.is_active or role not in ASSIGN_ROLES:
+        return False
+    if role != Role.MANAGER:
+        return True
+    subtree = user.team_subtree_ids()
+    if not subtree or to_user.team_id not in subtree:
+        return False
+    ids = {lead.pk for lead in leads}
+    inside = Lead.all_objects.filter(pk__in=ids).filter(
+        Q(team_id__in=subtree) | Q(owner__team_id__in=subtree)).count()
+    return inside == len(ids)
+
+
+@transaction.atomic
+def assign_leads(*, actor, leads: Iterable[Lead], to_user, note: str = "",
+                 now: dt.datetime | None = None) -> int:
+    """Give leads to `to_user`, all or nothing; returns how many changed owner."""
+    now = _now(now)
+    ids = sorted({lead.pk for lead in leads})
+    if not ids:
+        return 0
+    locked = list(Lead.all_objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                  .select_related("pool"))
+    if len(locked) != len(ids) or any(lead.deleted_at is not None for lead in locked):
+        raise PermissionDenied(_("You may not assign these leads."))
+    if not can_assign_leads(actor, locked, to_user):
+        raise PermissionDenied(_("You may not assign these leads."))
+    if not to_user.is_active or _role(to_user) not in OWNER_ROLES:
+        raise ValidationError(_("%(user)s cannot own leads.") % {"user": to_user},
+                              code="to_user")
+    pools = pool_of_leads(locked)
+    changed = 0
+    for lead in locked:
+        if lead.owner_id == to_user.pk:
+            continue
+        from_pool = pools[lead.pk] if lead.owner_id is None else None
+        _change_lead_owner(actor=actor, lead=lead, to_user=to_user,
+                           reason=OwnerChangeReason.ASSIGN, pool=from_pool, at=now, note=note)
+        changed += 1
+    return changed

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,9 +22,9 @@ from .models import Opportunity, OpportunityStatus, Pipeline, Stage, StageChange
 FIELDS = [
     "name", "contact", "pipeline", "stage", "owner", "team", "product_line", "amount",
     "currency", "exchange_rate", "expected_close", "probability", "competitors", "next_step",
-    "source", "closed_on", "lost_reason",
+    "source", "closed_on", "lost_reason", "lead",
 ]
-EDITABLE = [f for f in FIELDS if f not in ("pipeline", "stage", "closed_on")]
+EDITABLE = [f for f in FIELDS if f not in ("pipeline", "stage", "closed_on", "lead")]
 # What a stage may require, and how the message names it.
 REQUIRABLE = {
     "amount": lambda o: o.amount and o.amount > 0,
@@ -78,10 +79,16 @@ def missing_for_stage(opportunity: Opportunity, stage: Stage) -> list[str]:
             missing.append(_("fill in “%(field)s”") % {"field": label})
     kinds = list(stage.required_activities or [])
     if kinds:
-        since = opportunity.created_at or timezone.now()
+        # Counted: the activity logged on this deal at any time, or on its customer since
+        # the day the deal was created (a visit logged "at 10:00" for a deal entered at
+        # 10:00:37 counts).
+        now = timezone.now()
+        since = timezone.localtime(opportunity.created_at or now).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        on_deal = Q(opportunity_id=opportunity.pk) if opportunity.pk else Q(pk__in=[])
         done = set(Interaction.objects.filter(
-            customer_id=opportunity.customer_id, kind__in=kinds, occurred_at__gte=since,
-            occurred_at__lte=timezone.now()).values_list("kind", flat=True).distinct())
+            on_deal | Q(occurred_at__gte=since), customer_id=opportunity.customer_id,
+            kind__in=kinds, occurred_at__lte=now).values_list("kind", flat=True).distinct())
         labels = dict(InteractionKind.choices)
         for kind in kinds:
             if kind not in done:
@@ -118,7 +125,7 @@ def _clean(opportunity: Opportunity, data: dict[str, Any]) -> None:
         errors["contact"] = [_("This contact belongs to another customer.")]
     try:
         opportunity.full_clean(exclude=["customer", "pipeline", "stage", "owner", "team",
-                                        "contact", "product_line", "products"])
+                                        "contact", "product_line", "products", "lead"])
     except ValidationError as exc:
         for k, v in exc.message_dict.items():
             errors.setdefault(k, v)

@@ -1,6 +1,11 @@
 """URLs (namespace "dashboard")."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_dashboard
 
 app_name = "dashboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_dashboard.director, name="director"),
+    path("refresh/", views_dashboard.refresh, name="refresh"),
+]

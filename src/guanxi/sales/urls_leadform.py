@@ -1,6 +1,10 @@
-"""URLs (namespace "leadform")."""
+"""URLs (namespace "leadform"): the public, embeddable lead-capture forms under /f/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_leadform as v
 
 app_name = "leadform"
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:key>/", v.public_form, name="public"),
+]

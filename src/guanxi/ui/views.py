@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.accounts.decorators import admin_required
+from guanxi.activities.reminders import my_day_tasks
 from guanxi.parties import config_services
 from guanxi.parties.normalize import format_phone
 from guanxi.parties.packs import get_pack
@@ -97,6 +98,7 @@ def home(request):
         "team_view": user.is_admin or user.role in ("director", "manager"),
         "customer_list_url": url_or_none("parties:customer_list"),
         "customer_create_url": url_or_none("parties:customer_create"),
+        "my_tasks": my_day_tasks(user, now),  # activities/reminders.py (issue 4 tasks)
     }
     if request.htmx and request.htmx.target == "followups":
         return render(request, "ui/partials/my_followups.html", context)
