@@ -267,6 +267,12 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
     with transaction.atomic():
         done = sales.finish_sales(skeleton, today, seed)
     stats.tasks += done["meetings"]
+    if not large:
+        # Learned win probabilities from the demo's closed deals, so the first screens
+        # show scores; a large load leaves this to the nightly job (`guanxi scheduler`).
+        from guanxi.sales.scoring import retrain
+
+        retrain()
     stats.seconds_index += time.perf_counter() - t2
     stats.notes.append(
         f"sales: {stats.opportunities:,} opportunities, {stats.leads:,} leads, "

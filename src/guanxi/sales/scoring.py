@@ -14,8 +14,9 @@ small L2-regularised logistic regression (pulled toward the plain model) on
 out-of-fold naive-Bayes terms; this corrects the double counting of correlated
 features. An empty or never-seen value adds nothing (the score is the prior).
 
-Training uses the stage a closed deal had reached *before* it closed (from its
-StageChange history); scoring an open deal uses its current stage. The metrics of
+Training uses every open stage a closed deal passed through (from its StageChange
+history), one example each, labelled with the deal's outcome; scoring an open deal
+uses its current stage. The metrics of
 a trained model are measured on a time-based hold-out (the most recently closed
 20 %): log-loss of the model, of plain naive Bayes, and of the baseline that reads
 the stage's probability (Stage.probability / 100).
@@ -51,7 +52,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from django_tasks import task
@@ -126,30 +126,36 @@ def _deal_example(row: dict[str, Any], regions: dict[int, int], stage: int | Non
                   "region": _s(regions.get(team)) if team else None,
                   "tier": _s(row["customer__tier"]), "product_line": _s(row["product_line_id"])},
         team=_s(team), won=row["status"] == OpportunityStatus.WON, baseline=baseline,
-        closed=row["closed_on"])
+        closed=row.get("closed_on"), deal=row.get("id"))
 
 
 def closed_deal_examples() -> list[Example]:
-    """Every closed deal (not in the recycle bin) with the furthest open stage it reached
-    before closing — one aggregate query over the stage history."""
+    """One example per open stage each closed deal (not in the recycle bin) passed
+    through, labelled with how the deal ended: "a deal at this stage, with these
+    features, was won or lost". That is what scoring an open deal at its current stage
+    asks. (Training on the furthest stage reached alone would leak the outcome: lost
+    deals stop early, so an open deal in an early stage would look lost.)"""
     rows = list(Opportunity.objects.exclude(status=OpportunityStatus.OPEN).values(*DEAL_VALUES))
-    reached = dict(StageChange.objects.filter(
-        opportunity__deleted_at__isnull=True, to_stage__kind=StageKind.OPEN,
-        opportunity__status__in=[OpportunityStatus.WON, OpportunityStatus.LOST],
-    ).values("opportunity_id").annotate(m=Max("to_stage__order"))
-        .values_list("opportunity_id", "m"))
-    stages = {(s.pipeline_id, s.order): s for s in Stage.objects.filter(kind=StageKind.OPEN)}
+    passed: dict[int, set[int]] = {}
+    for opp_id, stage_id in StageChange.objects.filter(
+            opportunity__deleted_at__isnull=True, to_stage__kind=StageKind.OPEN,
+            opportunity__status__in=[OpportunityStatus.WON, OpportunityStatus.LOST],
+    ).values_list("opportunity_id", "to_stage_id").distinct():
+        passed.setdefault(opp_id, set()).add(stage_id)
+    stages = {s.pk: s for s in Stage.objects.filter(kind=StageKind.OPEN)}
     first: dict[int, Stage] = {}
     for s in sorted(stages.values(), key=lambda s: s.order, reverse=True):
         first[s.pipeline_id] = s
     regions = region_map()
     out = []
     for row in rows:
-        order = reached.get(row["id"])
-        stage = stages.get((row["pipeline_id"], order)) if order is not None else None
-        base = stage or first.get(row["pipeline_id"])
-        out.append(_deal_example(row, regions, stage.pk if stage else None,
-                                 base.probability / 100 if base else 0.5))
+        seen = [stages[pk] for pk in passed.get(row["id"], ()) if pk in stages]
+        if not seen and row["pipeline_id"] in first:
+            seen = [first[row["pipeline_id"]]]
+        for stage in sorted(seen, key=lambda s: s.order):
+            out.append(_deal_example(row, regions, stage.pk, stage.probability / 100))
+        if not seen:
+            out.append(_deal_example(row, regions, None, 0.5))
     return out
 
 
@@ -198,19 +204,21 @@ def train(kind: str = "deal", *, now: dt.datetime | None = None,
     features = DEAL_FEATURES if kind == "deal" else LEAD_FEATURES
     if examples is None:
         examples = closed_deal_examples() if kind == "deal" else finished_lead_examples()
-    ordered = sorted(examples, key=lambda e: (e.closed or dt.date.min))
+    ordered = sorted(examples, key=lambda e: (e.closed or dt.date.min, e.deal or 0))
     metrics = evaluate(ordered, features) if len(ordered) >= 10 else {"held_out": 0}
     model = fit(ordered, features)
     model.labels = _labels()
-    wins = sum(e.won for e in ordered)
-    usable = len(ordered) >= MIN_CLOSED and 0 < wins < len(ordered)
-    metrics.update({"examples": len(ordered), "won": wins,
-                    "win_rate": round(wins / len(ordered), 4) if ordered else None})
+    # Deals count once however many stage examples they gave.
+    outcomes = {(e.deal if e.deal is not None else -i): e.won for i, e in enumerate(ordered)}
+    closed, wins = len(outcomes), sum(outcomes.values())
+    usable = closed >= MIN_CLOSED and 0 < wins < closed
+    metrics.update({"examples": len(ordered), "closed": closed, "won": wins,
+                    "win_rate": round(wins / closed, 4) if closed else None})
     with transaction.atomic():
         if usable:
             ScoringModel.objects.filter(kind=kind, active=True).update(active=False)
         return ScoringModel.objects.create(kind=kind, created_at=now or timezone.now(),
-                                           trained_on=len(ordered), params=model.to_params(),
+                                           trained_on=closed, params=model.to_params(),
                                            metrics=metrics, active=usable)
 
 

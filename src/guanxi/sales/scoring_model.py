@@ -51,6 +51,7 @@ class Example:
     won: bool = False
     baseline: float = 0.5
     closed: dt.date | None = None
+    deal: int | None = None  # the deal several stage examples come from
 
 
 def _logit(p: float) -> float:
