@@ -4,12 +4,13 @@ fill the amount and log a visit, drag again and see it land in the new column.""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
 
 from guanxi.accounts.models import Role, TeamKind
-from guanxi.sales.models import Opportunity, Pool, StageChange
+from guanxi.sales.models import Opportunity, Pipeline, Pool, StageChange
 from guanxi.testing.factories import CustomerFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,7 +18,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GATED = "方案报价"
 
 
+def _default_pipeline() -> None:
+    """A transactional test before this one flushed the tables, and with them the
+    pipeline that migration sales/0002 creates: create it again the same way."""
+    if not Pipeline.objects.exists():
+        from django.apps import apps
+
+        migration = importlib.import_module("guanxi.sales.migrations.0002_default_pipeline")
+        migration.create(apps, None)
+
+
 def test_claim_open_drag_gated_stage_fix_and_drag_again(page, login, screenshot):
+    _default_pipeline()
     company = TeamFactory(name="总公司", kind=TeamKind.COMPANY)
     office = TeamFactory(name="上海办事处", parent=company)
     Pool.objects.create(name="上海公海", team=office, daily_claim_limit=5)
