@@ -53,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    p.add_argument("--only", choices=["dashboard", "board"],
+                   help="time only this page (skips nothing else: the data is still checked)")
     return p.parse_args()
 
 
@@ -327,20 +329,26 @@ def run_pages(args: argparse.Namespace) -> dict:
 
     rng = random.Random(args.seed)
     n = args.requests + args.warmup
+    # A rep's board opens on their own deals; "board (all)" is "Anyone": every deal the
+    # rep may see (their customers, shared ones and the pool).
     plan = [("dashboard", "director"), ("dashboard", "mgr_east"), ("board", "director"),
-            ("board", "rep_sh1")]
+            ("board", "mgr_east"), ("board", "rep_sh1"), ("board (all)", "rep_sh1")]
+    if getattr(args, "only", None):
+        plan = [p for p in plan if p[0].startswith(args.only)]
     results: dict = {}
     for page, username in plan:
         user = User.objects.get(username=username)
         client = Client()
         client.force_login(user)
         urls = dashboard_urls(user, n, rng) if page == "dashboard" else board_urls(user, n, rng)
+        if urls is not None and page == "board (all)":
+            urls = [f"{u}{'&' if '?' in u else '?'}owner=" for u in urls]
         if urls is None:
             print(f"skip {page}: URL not found", flush=True)
             continue
         r = measure(client, urls, args.warmup)
         results[f"{page} / {username}"] = r
-        print(f"  {page:<10} {username:<9} p50 {r['p50']:7.1f}  p95 {r['p95']:7.1f}  "
+        print(f"  {page:<11} {username:<9} p50 {r['p50']:7.1f}  p95 {r['p95']:7.1f}  "
               f"p99 {r['p99']:7.1f}  max {r['max']:7.1f} ms  errors {r['errors'] or '-'}",
               flush=True)
     return results

@@ -16,7 +16,18 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -45,7 +56,6 @@ STALE_CHOICES = (7, 14, 30, 60, 90)
 DEFAULT_STALE_DAYS = 14
 WEEKS = 12
 STALE_LIMIT = 50
-STALE_COUNT_CAP = 1000
 CUSTOMER_ROWS = 50
 
 
@@ -215,14 +225,18 @@ def _rollup(user, f: Filters, metric: str) -> QuerySet[DashboardRollup]:
 def scoped_deals(user, f: Filters) -> QuerySet[Opportunity]:
     """Deals the user may read, within their team scope and the filters.
 
-    Whole-company users: `Opportunity.objects.visible_to(user)` (the customer must not be
-    in the recycle bin). Managers: the same rule written as a correlated EXISTS over
+    Whole-company users: what `Opportunity.objects.visible_to(user)` gives them (every
+    deal whose customer is not in the recycle bin), as a NOT IN over the bin. Managers: the same rule written as a correlated EXISTS over
     `Customer.objects.visible_to(user)`, so the database checks only the deals it
     reads instead of first listing every customer the manager may see (a million-row
     scan); the test suite checks both give the same deals."""
     scope = team_scope(user)
     if scope is None:
-        qs = Opportunity.objects.visible_to(user)
+        from .rollups import _customers_in_bin
+
+        # = visible_to() for users who see every customer (tested): the few customers
+        # in the recycle bin as a NOT IN list instead of a join per deal.
+        qs = Opportunity.objects.exclude(customer__in=_customers_in_bin())
     else:
         from guanxi.parties.models import Customer
 
@@ -257,11 +271,15 @@ def drill_down(user, f: Filters, tree: Tree) -> list[DrillRow]:
     if f.level == "customer":
         return _drill_customers(user, f)
     rows: dict[Any, DrillRow] = {}
+    won = list(_rollup(user, f, RollupMetric.WON).filter(day__gte=f.start, day__lte=f.end)
+               .values("team_id", "user_id").annotate(n=Sum("count"), a=Sum("amount"))
+               .order_by())
+    pipe = list(_rollup(user, f, RollupMetric.OPEN).values("team_id", "user_id")
+                .annotate(n=Sum("count"), a=Sum("amount"), w=Sum("weighted")).order_by())
     users = {}
     if f.level == "rep":
-        users = {u.pk: u for u in User.objects.filter(
-            Q(team_id__in=tree.subtree(f.office)) | Q(opportunities__team_id__in=tree.subtree(
-                f.office))).distinct()}
+        ids = {r["user_id"] for r in won + pipe if r["user_id"]}
+        users = {u.pk: u for u in User.objects.filter(pk__in=ids)}
 
     def row_for(team_id: int | None, user_id: int | None) -> DrillRow:
         if f.level == "region":
@@ -273,21 +291,17 @@ def drill_down(user, f: Filters, tree: Tree) -> list[DrillRow]:
             key, label = (t.pk, t.name) if t else (None, _("(no office)"))
             query = f.query(office=t.pk) if t else None
         else:
-            u = users.get(user_id) or (User.objects.filter(pk=user_id).first() if user_id else None)
+            u = users.get(user_id) if user_id else None
             key, label = (u.pk, str(u)) if u else (None, _("(no owner)"))
             query = f.query(rep=u.pk) if u else None
         if key not in rows:
             rows[key] = DrillRow(key=key, label=label, query=query)
         return rows[key]
 
-    won = (_rollup(user, f, RollupMetric.WON).filter(day__gte=f.start, day__lte=f.end)
-           .values("team_id", "user_id").annotate(n=Sum("count"), a=Sum("amount")).order_by())
     for r in won:
         row = row_for(r["team_id"], r["user_id"])
         row.won += r["a"] or 0
         row.won_count += r["n"] or 0
-    pipe = (_rollup(user, f, RollupMetric.OPEN).values("team_id", "user_id")
-            .annotate(n=Sum("count"), a=Sum("amount"), w=Sum("weighted")).order_by())
     for r in pipe:
         row = row_for(r["team_id"], r["user_id"])
         row.pipeline += r["a"] or 0
@@ -297,38 +311,40 @@ def drill_down(user, f: Filters, tree: Tree) -> list[DrillRow]:
 
 
 def _drill_customers(user, f: Filters) -> list[DrillRow]:
-    """A rep's customers: won in the period and open pipeline (live, `visible_to`)."""
-    from django.urls import reverse
+    """A rep's top customers: won in the period and open pipeline (live, scoped), ranked
+    and cut to CUSTOMER_ROWS by the database."""
+    from django.urls import NoReverseMatch, reverse
 
-    amount = F("amount") * F("exchange_rate")
-    deals = scoped_deals(user, f)
-    rows: dict[int, DrillRow] = {}
-    won = (deals.filter(status=StageKind.WON, closed_on__gte=f.start, closed_on__lte=f.end)
-           .values("customer_id").annotate(n=Count("id"), a=Sum(amount)).order_by())
-    for r in won:
-        row = rows.setdefault(r["customer_id"], DrillRow(key=r["customer_id"], label="", query=None))
-        row.won, row.won_count = float(r["a"] or 0), r["n"]
-    pipe = (deals.filter(status=StageKind.OPEN).values("customer_id", "probability",
-                                                       "stage__probability")
-            .annotate(n=Count("id"), a=Sum(amount)).order_by())
-    for r in pipe:
-        row = rows.setdefault(r["customer_id"], DrillRow(key=r["customer_id"], label="", query=None))
-        a = float(r["a"] or 0)
-        p = r["probability"] if r["probability"] is not None else r["stage__probability"]
-        row.pipeline += a
-        row.weighted += a * (p or 0) / 100
-        row.open_count += r["n"]
-    top = sorted(rows.values(), key=lambda r: (-r.won, -r.pipeline))[:CUSTOMER_ROWS]
     from guanxi.parties.models import Customer
 
-    names = dict(Customer.objects.filter(pk__in=[r.key for r in top]).values_list("pk", "name"))
-    for r in top:
-        r.label = names.get(r.key, "")
+    money = ExpressionWrapper(F("amount") * F("exchange_rate"), output_field=FloatField())
+    prob = Coalesce(F("probability"), F("stage__probability"))
+    won_q = Q(status=StageKind.WON, closed_on__gte=f.start, closed_on__lte=f.end)
+    open_q = Q(status=StageKind.OPEN)
+    ranked = (scoped_deals(user, f).filter(won_q | open_q).values("customer_id")
+              .annotate(won=Sum(money, filter=won_q), won_n=Count("id", filter=won_q),
+                        pipe=Sum(money, filter=open_q), open_n=Count("id", filter=open_q),
+                        weighted=Sum(ExpressionWrapper(money * prob / 100.0,
+                                                       output_field=FloatField()),
+                                     filter=open_q))
+              .order_by(F("won").desc(nulls_last=True), F("pipe").desc(nulls_last=True))
+              [:CUSTOMER_ROWS])
+    rows = list(ranked)
+    # The deals above are scoped already; all_objects keeps SQLite on the primary key
+    # (with the recycle-bin filter it may walk the deleted_at index over every row).
+    names = dict(Customer.all_objects.filter(pk__in=[r["customer_id"] for r in rows])
+                 .values_list("pk", "name"))
+    out = []
+    for r in rows:
         try:
-            r.url = reverse("parties:customer_detail", args=[r.key])
-        except Exception:  # noqa: BLE001 - the customer page may not be mounted
-            r.url = None
-    return top
+            url = reverse("parties:customer_detail", args=[r["customer_id"]])
+        except NoReverseMatch:
+            url = None
+        out.append(DrillRow(key=r["customer_id"], label=names.get(r["customer_id"], ""),
+                            query=None, won=r["won"] or 0.0, won_count=r["won_n"],
+                            pipeline=r["pipe"] or 0.0, weighted=r["weighted"] or 0.0,
+                            open_count=r["open_n"], url=url))
+    return out
 
 
 def breadcrumbs(f: Filters) -> list[tuple[str, str | None]]:
@@ -433,6 +449,31 @@ def contacts_per_week(user, f: Filters, weeks: int = WEEKS) -> dict[str, Any]:
 # --- (d) Conversion between stages ----------------------------------------------------------
 
 
+def _cohort_rows(user, f: Filters) -> list[dict]:
+    """Cohort counts by key for deals created in the period: whole months from the
+    monthly rows, the days before the first and after the last whole month from the
+    daily ones (a year is ~12 monthly rows per group instead of ~365 daily ones)."""
+    first = f.start if f.start.day == 1 else _next_month(f.start)
+    after_end = f.end + dt.timedelta(days=1)
+    last = after_end if after_end.day == 1 else f.end.replace(day=1)  # exclusive
+    if first >= last:  # no whole month inside
+        parts = [_rollup(user, f, RollupMetric.COHORT).filter(day__gte=f.start, day__lte=f.end)]
+    else:
+        parts = [
+            _rollup(user, f, RollupMetric.COHORT_MONTH).filter(day__gte=first, day__lt=last),
+            _rollup(user, f, RollupMetric.COHORT).filter(
+                Q(day__gte=f.start, day__lt=first) | Q(day__gte=last, day__lte=f.end)),
+        ]
+    rows: list[dict] = []
+    for qs in parts:
+        rows.extend(qs.values("key").annotate(n=Sum("count")).order_by())
+    return rows
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 def conversion(user, f: Filters) -> dict[str, Any]:
     """Of the deals created in the period that reached stage k, the share that reached
     stage k+1 (any later stage counts: deals may skip one); won rate = won / closed."""
@@ -444,8 +485,7 @@ def conversion(user, f: Filters) -> dict[str, Any]:
     won_stage = next((s for s in stages if s.kind == StageKind.WON), None)
     tops: dict[int, int] = defaultdict(int)
     status_n: dict[str, int] = defaultdict(int)
-    for r in (_rollup(user, f, RollupMetric.COHORT).filter(day__gte=f.start, day__lte=f.end)
-              .values("key").annotate(n=Sum("count")).order_by()):
+    for r in _cohort_rows(user, f):
         top, _sep, status = r["key"].partition(":")
         tops[_int(top) or 0] += r["n"]
         status_n[status] += r["n"]
@@ -502,17 +542,26 @@ def sales_cycle(user, f: Filters, tree: Tree) -> dict[str, Any]:
 def stale_deals(user, f: Filters, now: dt.datetime | None = None) -> dict[str, Any]:
     """Open deals without a stage change and without any interaction on the deal or its
     customer for `f.stale_days` days (the customer's last contact covers both: every
-    interaction is logged on a customer). Oldest first; the count is capped."""
+    interaction is logged on a customer). Oldest first.
+
+    Candidates and the count come from the summary (one row per open deal with its last
+    activity day, as of the last refresh); the deals shown are re-read live through the
+    user's scope and re-checked, so a deal touched since the refresh drops out."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=f.stale_days)
-    qs = (scoped_deals(user, f).filter(status=StageKind.OPEN, stage_entered_at__lt=cutoff)
-          .filter(Q(customer__last_contact_at__lt=cutoff)
-                  | Q(customer__last_contact_at__isnull=True)))
-    deals = list(qs.select_related("customer", "owner", "stage")
-                 .order_by("stage_entered_at", "id")[:STALE_LIMIT])
+    idle = (_rollup(user, f, RollupMetric.IDLE)
+            .filter(day__lt=timezone.localdate(cutoff)).order_by("day", "key"))
+    count = idle.count()
+    ids = [int(k) for k in idle.values_list("key", flat=True)[:STALE_LIMIT * 2]]
+    live = (scoped_deals(user, f).filter(pk__in=ids, status=StageKind.OPEN,
+                                         stage_entered_at__lt=cutoff)
+            .filter(Q(customer__last_contact_at__lt=cutoff)
+                    | Q(customer__last_contact_at__isnull=True)))
+    deals = sorted(live.select_related("customer", "owner", "stage"),
+                   key=lambda d: (max(x for x in (d.stage_entered_at,
+                                                  d.customer.last_contact_at) if x), d.pk))
+    deals = deals[:STALE_LIMIT]
     for d in deals:
         last = max([x for x in (d.stage_entered_at, d.customer.last_contact_at) if x])
         d.idle_days = (now - last).days
-    count = qs.order_by()[:STALE_COUNT_CAP + 1].count()
-    return {"deals": deals, "count": min(count, STALE_COUNT_CAP),
-            "more": count > STALE_COUNT_CAP, "cutoff": cutoff}
+    return {"deals": deals, "count": count, "more": False, "cutoff": cutoff}

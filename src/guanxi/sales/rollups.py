@@ -13,6 +13,11 @@ kept here, one row per (metric, day, team, user, product line, key):
             weighted (amount × win probability)
   cohort    creation day, key = "<highest stage order reached>:<status>"; count — the
             stage conversion rates of deals created in a period
+  cohort_m  the same per month (day = the 1st): whole months of a period are read
+            from these, only the days at its edges from `cohort`
+  idle      one row per open deal: day = its last activity (the later of its last stage
+            change and its customer's last contact), key = the deal id — the
+            candidates of the stale-deal list, which re-checks them live
 
 How fresh: deal metrics are rebuilt from scratch by the refresh job (every
 REFRESH_EVERY, by the scheduler; a few seconds at 200k deals), so they may be that
@@ -60,9 +65,12 @@ class RollupMetric(models.TextChoices):
     LOST = "lost", "lost"
     OPEN = "open", "open"
     COHORT = "cohort", "cohort"
+    COHORT_MONTH = "cohort_m", "cohort by month"
+    IDLE = "idle", "open deal's last activity"
 
 
-DEAL_METRICS = (RollupMetric.WON, RollupMetric.LOST, RollupMetric.OPEN, RollupMetric.COHORT)
+DEAL_METRICS = (RollupMetric.WON, RollupMetric.LOST, RollupMetric.OPEN, RollupMetric.COHORT,
+                RollupMetric.COHORT_MONTH, RollupMetric.IDLE)
 
 
 class DashboardRollup(models.Model):
@@ -84,7 +92,10 @@ class DashboardRollup(models.Model):
     days = models.FloatField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["metric", "day"], name="sales_rollup_metric_day")]  # noqa: RUF012
+        # Every column: the dashboard's sums are read from the index alone.
+        indexes = [models.Index(  # noqa: RUF012
+            fields=["metric", "day", "team", "user", "product_line", "key", "count", "amount",
+                    "weighted", "days"], name="sales_rollup_covering")]
 
     def __str__(self) -> str:
         return f"{self.metric} {self.day} {self.key} {self.count}"
@@ -169,6 +180,12 @@ def rebuild_deals(today: dt.date | None = None) -> int:
             {"team_id": team, "owner_id": owner, "product_line_id": pl, "n": n},
             key=str(stage), amount=a, weighted=w)
 
+    for r in (_deals().filter(status=StageKind.OPEN)
+              .values("pk", "stage_entered_at", "customer__last_contact_at", *dims)
+              .iterator(chunk_size=BATCH)):
+        last = max(x for x in (r["stage_entered_at"], r["customer__last_contact_at"]) if x)
+        add(RollupMetric.IDLE, timezone.localdate(last), {**r, "n": 1}, key=str(r["pk"]))
+
     reached = (StageChange.objects.filter(opportunity=OuterRef("pk"))
                .exclude(to_stage__kind=StageKind.LOST)
                .values("opportunity").annotate(m=Max("to_stage__order")).values("m"))
@@ -178,8 +195,13 @@ def rebuild_deals(today: dt.date | None = None) -> int:
         k = (timezone.localdate(r["created_at"]), f"{r['top'] or 0}:{r['status']}",
              r["team_id"], r["owner_id"], r["product_line_id"])
         cohorts[k] += 1
+    months: dict[tuple, int] = defaultdict(int)
     for (day, key, team, owner, pl), n in cohorts.items():
         add(RollupMetric.COHORT, day,
+            {"team_id": team, "owner_id": owner, "product_line_id": pl, "n": n}, key=key)
+        months[(day.replace(day=1), key, team, owner, pl)] += n
+    for (day, key, team, owner, pl), n in months.items():
+        add(RollupMetric.COHORT_MONTH, day,
             {"team_id": team, "owner_id": owner, "product_line_id": pl, "n": n}, key=key)
 
     with transaction.atomic():

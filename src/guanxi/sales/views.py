@@ -327,6 +327,10 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     user = request.user
+    if user.role == "rep" and "owner" not in params:
+        # A rep's board opens on their own deals ("Anyone" shows all they may see).
+        params = params.copy()
+        params["owner"] = "me"
     form = OpportunityFilterForm(params)
     data = form.cleaned()
     pipeline = selectors.board_pipeline(params.get("pipeline"))
@@ -351,6 +355,9 @@ def _board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         "board_query": query,
         "board_url": f"{reverse('sales:board')}?{query}",
         "cap": selectors.BOARD_CAP,
+        # Card links are built from this prefix (/sales/<pk>/, /sales/<pk>/move/), not by
+        # reversing two URLs per card; test_board checks they match sales:detail/move.
+        "deal_prefix": reverse("sales:list"),
         "closed_days": selectors.BOARD_CLOSED_DAYS,
         "total_count": sum(c.count for c in columns),
         "total_amount": sum((c.amount for c in columns), start=Decimal(0)),

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             name='DashboardRollup',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(choices=[('contacts', 'contacts'), ('won', 'won'), ('lost', 'lost'), ('open', 'open'), ('cohort', 'cohort')], max_length=10)),
+                ('metric', models.CharField(choices=[('contacts', 'contacts'), ('won', 'won'), ('lost', 'lost'), ('open', 'open'), ('cohort', 'cohort'), ('cohort_m', 'cohort by month'), ('idle', "open deal's last activity")], max_length=10)),
                 ('day', models.DateField()),
                 ('key', models.CharField(blank=True, default='', max_length=24)),
                 ('count', models.PositiveIntegerField(default=0)),
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'indexes': [models.Index(fields=['metric', 'day'], name='sales_rollup_metric_day')],
+                'indexes': [models.Index(fields=['metric', 'day', 'team', 'user', 'product_line', 'key', 'count', 'amount', 'weighted', 'days'], name='sales_rollup_covering')],
             },
         ),
         migrations.RunSQL(

@@ -63,6 +63,11 @@ def test_board_renders_every_stage_with_counts_and_amounts(client, users, deals)
     assert cols["赢单"][0] == 0
     body = r.content.decode()
     assert f'data-stage="{stage("方案报价").pk}"' in body and 'draggable="true"' in body
+    # Card links are built from a prefix: they must be the routes' own addresses.
+    deal = deals["a"]
+    assert f'href="{reverse("sales:detail", args=[deal.pk])}"' in body
+    assert f'data-move-url="{reverse("sales:move", args=[deal.pk])}"' in body
+    assert f'action="{reverse("sales:move", args=[deal.pk])}"' in body
 
 
 def test_board_is_scoped_and_filtered(client, users, deals):
