@@ -239,7 +239,9 @@ def task_create(*, actor, **data: Any) -> Task:
 
 
 def _locked(task: Task) -> Task:
-    return Task.all_objects.select_for_update().select_related(
+    # Only the task row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of
+    # the outer joins select_related makes.
+    return Task.all_objects.select_for_update(of=("self",)).select_related(
         "customer", "assignee", "lead", "opportunity").get(pk=task.pk)
 
 

@@ -561,8 +561,8 @@ def assign_leads(*, actor, leads: Iterable[Lead], to_user, note: str = "",
     ids = sorted({lead.pk for lead in leads})
     if not ids:
         return 0
-    locked = list(Lead.all_objects.select_for_update().filter(pk__in=ids).order_by("pk")
-                  .select_related("pool"))
+    locked = list(Lead.all_objects.select_for_update(of=("self",)).filter(pk__in=ids)
+                  .order_by("pk").select_related("pool"))
     if len(locked) != len(ids) or any(lead.deleted_at is not None for lead in locked):
         raise PermissionDenied(_("You may not assign these leads."))
     if not can_assign_leads(actor, locked, to_user):

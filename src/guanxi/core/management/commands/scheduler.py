@@ -22,10 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, interval=30, verbosity=1, **options):
         while True:
-            close_old_connections()
             started = scheduler.run_due()
             if started and verbosity:
                 self.stdout.write("started: " + ", ".join(started))
             if once:
                 return
             time.sleep(max(1, interval))
+            close_old_connections()
