@@ -190,6 +190,8 @@ class Opportunity(TimeStampedModel, SoftDeleteModel, VersionedModel):
             models.Index(fields=["owner", "status", "expected_close"]),
             models.Index(fields=["status", "expected_close"]),
             models.Index(fields=["customer", "status"]),
+            # The dashboard's stale-deal candidates (open deals by time in stage).
+            models.Index(fields=["status", "stage_entered_at"], name="sales_opp_status_entered"),
             # The pipeline board's column totals, read from the index alone.
             models.Index(fields=["pipeline", "status", "stage", "closed_on", "deleted_at",
                                  "customer", "amount", "exchange_rate"],

@@ -154,6 +154,45 @@ def _change_owner(*, actor, customer: Customer, to_user, reason: str, pool: Pool
                                       reason=reason, pool=pool, by=actor, at=at, note=note[:200])
 
 
+def _serialise_claims(actor) -> None:
+    """Lock the claimant's user row: claims of one user are serialised, so two at once
+    cannot both pass the daily limit."""
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+
+
+def _check_claim_limit(actor, pool: Pool | None, now: dt.datetime, message: str) -> None:
+    """Refuse the claim when the actor reached `pool`'s daily limit (customer and lead
+    claims count together); `message` names what was claimed."""
+    if pool is None:
+        return
+    done = claims_today(actor, now)
+    if done >= pool.daily_claim_limit:
+        raise ValidationError(message, code="claim_limit",
+                              params={"n": done, "limit": pool.daily_claim_limit})
+
+
+def _inside_subtree(model, ids: set[int], subtree: list[int]) -> bool:
+    """Whether every record of `model` in `ids` belongs to the team subtree (by its own
+    team or by its owner's team)."""
+    inside = model.all_objects.filter(pk__in=ids).filter(
+        Q(team_id__in=subtree) | Q(owner__team_id__in=subtree)).count()
+    return inside == len(ids)
+
+
+def _manager_may_assign(user, model, ids: set[int], to_user) -> bool:
+    """can_assign / can_assign_leads: directors and administrators always; managers only
+    records of their subtree, and only to users of it."""
+    role = _role(user)
+    if not user.is_active or role not in ASSIGN_ROLES:
+        return False
+    if role != Role.MANAGER:
+        return True
+    subtree = user.team_subtree_ids()
+    if not subtree or to_user.team_id not in subtree:
+        return False
+    return _inside_subtree(model, ids, subtree)
+
+
 @transaction.atomic
 def claim(*, actor, customer: Customer, now: dt.datetime | None = None) -> Customer:
     """Take a customer from the pool: the actor becomes its owner.
@@ -165,8 +204,7 @@ def claim(*, actor, customer: Customer, now: dt.datetime | None = None) -> Custo
     now = _now(now)
     if not actor.is_active or _role(actor) not in OWNER_ROLES:
         raise PermissionDenied(_("You may not claim customers from the pool."))
-    # Claims of one user are serialised, so two at once cannot both pass the limit.
-    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    _serialise_claims(actor)
     customer = _locked(customer.pk)
     if customer.deleted_at is not None or not Customer.objects.visible_to(actor).filter(
             pk=customer.pk).exists():
@@ -174,12 +212,8 @@ def claim(*, actor, customer: Customer, now: dt.datetime | None = None) -> Custo
     if customer.owner_id is not None:
         raise ValidationError(_("This customer already has an owner."), code="owned")
     pool = pool_for(customer)
-    if pool is not None:
-        done = claims_today(actor, now)
-        if done >= pool.daily_claim_limit:
-            raise ValidationError(
-                _("You have claimed %(n)s customers today; the limit is %(limit)s."),
-                code="claim_limit", params={"n": done, "limit": pool.daily_claim_limit})
+    _check_claim_limit(actor, pool, now,
+                       _("You have claimed %(n)s customers today; the limit is %(limit)s."))
     _change_owner(actor=actor, customer=customer, to_user=actor, reason=OwnerChangeReason.CLAIM,
                   pool=pool, at=now)
     return customer
@@ -212,18 +246,7 @@ def can_assign(user, customers: Iterable[Customer], to_user) -> bool:
     """Directors and administrators assign any customer to anyone who may own customers;
     managers only customers of their team subtree (by office or by owner's team) and
     only to users of that subtree."""
-    role = _role(user)
-    if not user.is_active or role not in ASSIGN_ROLES:
-        return False
-    if role != Role.MANAGER:
-        return True
-    subtree = user.team_subtree_ids()
-    if not subtree or to_user.team_id not in subtree:
-        return False
-    ids = {c.pk for c in customers}
-    inside = Customer.all_objects.filter(pk__in=ids).filter(
-        Q(team_id__in=subtree) | Q(owner__team_id__in=subtree)).count()
-    return inside == len(ids)
+    return _manager_may_assign(user, Customer, {c.pk for c in customers}, to_user)
 
 
 @transaction.atomic
@@ -493,7 +516,7 @@ def claim_lead(*, actor, lead: Lead, now: dt.datetime | None = None) -> Lead:
     now = _now(now)
     if not actor.is_active or _role(actor) not in OWNER_ROLES:
         raise PermissionDenied(_("You may not claim leads from the pool."))
-    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    _serialise_claims(actor)
     lead = Lead.all_objects.select_for_update().get(pk=lead.pk)
     if lead.deleted_at is not None or not Lead.objects.visible_to(actor).filter(
             pk=lead.pk).exists():
@@ -503,12 +526,9 @@ def claim_lead(*, actor, lead: Lead, now: dt.datetime | None = None) -> Lead:
     if lead.status == LeadStatus.CONVERTED:
         raise ValidationError(_("This lead has been converted already."), code="converted")
     pool = pool_for_lead(lead)
-    if pool is not None:
-        done = claims_today(actor, now)
-        if done >= pool.daily_claim_limit:
-            raise ValidationError(
-                _("You have claimed %(n)s customers and leads today; the limit is %(limit)s."),
-                code="claim_limit", params={"n": done, "limit": pool.daily_claim_limit})
+    _check_claim_limit(
+        actor, pool, now,
+        _("You have claimed %(n)s customers and leads today; the limit is %(limit)s."))
     _change_lead_owner(actor=actor, lead=lead, to_user=actor, reason=OwnerChangeReason.CLAIM,
                        pool=pool, at=now)
     return lead
@@ -539,18 +559,7 @@ def release_lead(*, actor, lead: Lead, note: str = "", now: dt.datetime | None =
 
 def can_assign_leads(user, leads: Iterable[Lead], to_user) -> bool:
     """As `can_assign`, for leads (by the lead's team or its owner's team)."""
-    role = _role(user)
-    if not user.is_active or role not in ASSIGN_ROLES:
-        return False
-    if role != Role.MANAGER:
-        return True
-    subtree = user.team_subtree_ids()
-    if not subtree or to_user.team_id not in subtree:
-        return False
-    ids = {lead.pk for lead in leads}
-    inside = Lead.all_objects.filter(pk__in=ids).filter(
-        Q(team_id__in=subtree) | Q(owner__team_id__in=subtree)).count()
-    return inside == len(ids)
+    return _manager_may_assign(user, Lead, {lead.pk for lead in leads}, to_user)
 
 
 @transaction.atomic

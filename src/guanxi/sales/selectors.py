@@ -149,17 +149,6 @@ def board_pipeline(pipeline_id: Any = None) -> Pipeline | None:
     return qs.filter(is_default=True).first() or qs.first()
 
 
-def board_queryset(user, pipeline: Pipeline, data: dict[str, Any],
-                   now: dt.datetime | None = None) -> QuerySet:
-    """Deals on the board: open ones, and those closed in the last BOARD_CLOSED_DAYS."""
-    now = now or timezone.now()
-    cutoff = timezone.localdate(now) - dt.timedelta(days=BOARD_CLOSED_DAYS)
-    qs = filtered(user, {**data, "pipeline": pipeline}, board=True)
-    return qs.filter(Q(status=OpportunityStatus.OPEN)
-                     | Q(status__in=[OpportunityStatus.WON, OpportunityStatus.LOST],
-                         closed_on__gte=cutoff))
-
-
 def board_columns(user, pipeline: Pipeline, data: dict[str, Any], *,
                   cap: int = BOARD_CAP) -> list[Column]:
     """One column per stage: up to `cap` cards (newest first, read in index order) and the

@@ -37,9 +37,9 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['metric', 'day', 'team', 'user', 'product_line', 'key', 'count', 'amount', 'weighted', 'days'], name='sales_rollup_covering')],
             },
         ),
-        migrations.RunSQL(
-            "CREATE INDEX IF NOT EXISTS sales_opp_status_entered "
-            "ON sales_opportunity (status, stage_entered_at)",
-            "DROP INDEX IF EXISTS sales_opp_status_entered",
+        migrations.AddIndex(
+            model_name="opportunity",
+            index=models.Index(fields=["status", "stage_entered_at"],
+                               name="sales_opp_status_entered"),
         ),
     ]
