@@ -49,3 +49,7 @@ api.add_router("/v1/", "guanxi.parties.api.router")
 api.add_router("/v1/", "guanxi.activities.api.router")
 api.add_router("/v1/", "guanxi.sales.api.router")
 api.add_router("/v1/", "guanxi.activities.api_tasks.router")
+api.add_router("/v1/", "guanxi.commerce.api.router")
+for _module in ("api", "api_assets", "api_sla", "api_field", "api_complaints", "api_screenpop",
+                "api_surveys"):
+    api.add_router("/v1/", f"guanxi.servicedesk.{_module}.router")

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "guanxi.activities",
     "guanxi.dataio",
     "guanxi.sales",
+    "guanxi.commerce",
+    "guanxi.servicedesk",
     "guanxi.api",
     "guanxi.ui",
 ]

@@ -19,11 +19,17 @@ class ProductLine(models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=100)
     active = models.BooleanField(_("active"), default=True)
+    # Set on lines mirrored from an ERP (commerce sync); upserts key on the pair.
+    source = models.CharField(_("source system"), max_length=30, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=100, blank=True, default="")
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("product line")
         verbose_name_plural = _("product lines")
+        constraints = [models.UniqueConstraint(
+            fields=["source", "external_id"], condition=~models.Q(external_id=""),
+            name="uniq_productline_source_external_id")]
 
     def __str__(self) -> str:
         return self.name
@@ -37,11 +43,16 @@ class Product(models.Model):
     unit_price = models.DecimalField(_("list price (元)"), max_digits=14, decimal_places=2,
                                      null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    source = models.CharField(_("source system"), max_length=30, blank=True, default="")
+    external_id = models.CharField(_("external id"), max_length=100, blank=True, default="")
 
     class Meta:
         ordering = ["product_line", "name"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        constraints = [models.UniqueConstraint(
+            fields=["source", "external_id"], condition=~models.Q(external_id=""),
+            name="uniq_product_source_external_id")]
 
     def __str__(self) -> str:
         return self.name

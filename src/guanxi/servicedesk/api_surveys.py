@@ -1,0 +1,5 @@
+"""REST routes (filled in by the issue 5 work)."""
+
+from ninja import Router
+
+router = Router()
