@@ -4,6 +4,10 @@ GUANXI_DATA_DIR   data directory (default ./var): SQLite file, secret key, backu
 DATABASE_URL      database (default sqlite:///<data dir>/guanxi.sqlite3)
 GUANXI_DEBUG      1 to run in debug mode (default 0)
 GUANXI_ALLOWED_HOSTS  comma separated (default 127.0.0.1,localhost)
+GUANXI_BASE_URL   the address users reach Guanxi at, for links in e-mails (survey links,
+                  reminders; default http://127.0.0.1:8000)
+GUANXI_EMAIL_HOST / GUANXI_EMAIL_PORT / GUANXI_EMAIL_FROM  outgoing mail (default
+                  localhost:25, guanxi@localhost)
 """
 
 from __future__ import annotations
@@ -139,6 +143,11 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("GUANXI_TIME_ZONE", "Asia/Shanghai")
+
+GUANXI_BASE_URL = os.environ.get("GUANXI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_HOST = os.environ.get("GUANXI_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("GUANXI_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("GUANXI_EMAIL_FROM", "guanxi@localhost")
 USE_I18N = True
 USE_TZ = True
 
