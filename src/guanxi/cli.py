@@ -208,11 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
             "rebuild the search index and last contact dates (a background job)")
     p.add_argument("--wait", action="store_true", help="show the progress until it has finished")
 
-    add("import", _import, "import customers, contacts or interactions from CSV or XLSX",
-        "guanxi import customers|contacts|interactions FILE [--mapping FILE|NAME]\n"
+    add("import", _import, "import customers, contacts, interactions, leads or ERP records "
+                           "(orders, invoices, …) from CSV or XLSX",
+        "guanxi import customers|contacts|interactions|leads FILE [--mapping FILE|NAME]\n"
         "    [--mode create|update|upsert] [--match external_id,phone,email,name]\n"
         "    [--dry-run] [--skip-invalid] [--rejects FILE] [--encoding gb18030|cp950|utf-8]\n"
         "    [--sheet NAME] [--user USERNAME] [--json]\n"
+        "guanxi import contracts|orders|deliveries|invoices|payments FILE   ERP records,\n"
+        "    upserted by external id (same options; --match does not apply)\n"
         "guanxi import resume JOB   continue a --skip-invalid import that stopped\n\n"
         "Exit status: 0 all rows imported, 1 some rows rejected, 2 the import could not start.")
 

@@ -39,6 +39,8 @@ from guanxi.parties import permissions as perms
 from guanxi.parties.models import Customer
 
 from . import cleaning
+from .commerce import ERP_TARGETS
+from .commerce import JOB_TITLES as ERP_JOB_TITLES
 from .fields import TARGET_LABELS, fields_for, suggest_mapping, validate_mapping
 from .prepare import Row, prepared, workers_for
 from .readers import ReadError, open_table, write_rejects
@@ -133,6 +135,10 @@ def can_import(actor, target: str) -> bool:
         from guanxi.sales.leads import can_create_lead
 
         return can_create_lead(actor)
+    if target in ERP_TARGETS:
+        from guanxi.servicedesk.permissions import can_sync_erp
+
+        return can_sync_erp(actor)
     return perms.can_create_customer(actor)
 
 
@@ -178,7 +184,7 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
     """Import `path`; see the module docstring. Raises ImportError_ before writing anything
     when the options, the file or the mapping can't work."""
     started = time.monotonic()
-    if options.target not in ("customers", "contacts", "interactions", "leads"):
+    if options.target not in ("customers", "contacts", "interactions", "leads", *ERP_TARGETS):
         raise ImportError_(_("Unknown import target “%(t)s”.") % {"t": options.target})
     if options.mode not in MODES:
         raise ImportError_(_("Unknown mode “%(m)s”: use create, update or upsert.")
@@ -219,6 +225,10 @@ def run_import(path: Path | str, options: ImportOptions, *, actor, job_id: int |
             from .leads import LeadBatcher
 
             writer = LeadBatcher(actor=actor, options=options, job_id=job_id)
+        elif options.target in ERP_TARGETS:
+            from .commerce import ErpBatcher
+
+            writer = ErpBatcher(actor=actor, options=options, job_id=job_id)
         else:
             from .simple import SimpleBatcher
 
@@ -401,6 +411,7 @@ JOB_TITLES = {
     ("leads", False): gettext_noop("Import leads"),
     ("leads", True): gettext_noop("Check leads before import"),
 }
+JOB_TITLES.update(ERP_JOB_TITLES)
 
 
 def job_title(options: ImportOptions) -> str:

@@ -190,6 +190,14 @@ TARGET_LABELS = {
     "leads": _("Leads"),
 }
 
+# The ERP mirror (issue 5): contracts, orders, deliveries, invoices, payments.
+from .commerce import FIELDS as _ERP_FIELDS
+from .commerce import LABELS as _ERP_LABELS
+
+TARGET_FIELDS.update({t: tuple(FieldSpec(*spec) for spec in specs)
+                      for t, specs in _ERP_FIELDS.items()})
+TARGET_LABELS.update(_ERP_LABELS)
+
 _NOISE = re.compile(r"[\s_\-—:：/\\()（）\[\]【】*#.。·]+")
 
 

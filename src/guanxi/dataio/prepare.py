@@ -74,6 +74,10 @@ def prepare_batch(batch: list[tuple[int, list[str], list[str]]]) -> list[tuple]:
     """[(number, raw, data, errors, precomputed or None)] for one batch of rows."""
     if _State.target == "leads":
         from .leads import clean_lead as cleaner
+    elif _State.target in ("contracts", "orders", "deliveries", "invoices", "payments"):
+        from .commerce import cleaner_for
+
+        cleaner = cleaner_for(_State.target)
     else:
         cleaner = {"customers": cleaning.clean_customer, "contacts": cleaning.clean_contact,
                    "interactions": cleaning.clean_interaction}[_State.target]

@@ -181,7 +181,8 @@ def default_workers(customers: int) -> int:
 def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 1,
               today: dt.date | None = None, workers: int | None = None,
               chunk_size: int = CHUNK_SIZE,
-              progress: Callable[[LoadStats, int], None] | None = None) -> LoadStats:
+              progress: Callable[[LoadStats, int], None] | None = None,
+              erp_and_service: bool = True) -> LoadStats:
     """Create the demo company and `customers` customers with contacts and history.
 
     Writes no audit entries (a fixture load). `today` fixes the dates (default: the
@@ -267,6 +268,14 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
     with transaction.atomic():
         done = sales.finish_sales(skeleton, today, seed)
     stats.tasks += done["meetings"]
+    # The ERP mirror and the service desk, consistent with the sales rows (issue 5);
+    # benchmarks that bring their own ERP rows pass erp_and_service=False.
+    from . import service
+
+    service_counts = None
+    if erp_and_service:
+        with _sqlite_bulk_mode():
+            service_counts = service.load_commerce_and_service(skeleton, today, seed)
     if not large:
         # Learned win probabilities from the demo's closed deals, so the first screens
         # show scores; a large load leaves this to the nightly job (`guanxi scheduler`).
@@ -277,6 +286,8 @@ def load_demo(*, customers: int = 2000, per_customer: float = 10.0, seed: int = 
     stats.notes.append(
         f"sales: {stats.opportunities:,} opportunities, {stats.leads:,} leads, "
         f"{stats.tasks:,} tasks, {done['targets']} sales targets")
+    if service_counts is not None:
+        stats.notes.append(service.summary(service_counts))
     now_self, now_children = _cpu()
     stats.cpu_main, stats.cpu_workers = now_self - cpu_self, now_children - cpu_children
     return stats

@@ -245,6 +245,8 @@ class Contact(TimeStampedModel, SoftDeleteModel, VersionedModel):
         ordering = ["-is_primary", "name", "id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        # Caller screen-pop looks office lines up by their E.164 form.
+        indexes = [models.Index(fields=["phone"], name="parties_contact_phone")]
 
     def __str__(self) -> str:
         return self.name

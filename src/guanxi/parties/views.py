@@ -166,6 +166,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 return redirect(customer)
     else:
         initial = {"owner": user.pk, "team": user.team_id}
+        if phone := request.GET.get("phone", "").strip()[:40]:
+            initial["phone"] = phone  # from the screen-pop's "unknown caller" page
         form = CustomerForm(user=user, initial=initial)
     return _render_form(request, form, creating=True)
 

@@ -151,7 +151,10 @@ def lead_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Lead “%(lead)s” created.") % {"lead": lead})
                 return redirect("leads:detail", pk=lead.pk)
     else:
-        form = LeadEditForm(user=user, initial={"owner": user.pk, "team": user.team_id})
+        initial = {"owner": user.pk, "team": user.team_id}
+        if phone := request.GET.get("phone", "").strip()[:40]:
+            initial["phone"] = phone  # from the screen-pop's "unknown caller" page
+        form = LeadEditForm(user=user, initial=initial)
     return render(request, "sales/leads/form.html", {"form": form, "creating": True})
 
 

@@ -1,4 +1,12 @@
-"""Complaints: list, handling, complaint rates (filled in by the issue 5 work)."""
+"""Complaints: list, handling of one complaint, complaint rates."""
+
+from django.urls import path
+
+from . import views_complaints as views
 
 app_name = "complaints"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.complaint_list, name="list"),
+    path("rates/", views.complaint_rates, name="rates"),
+    path("<int:ticket_id>/", views.complaint_detail, name="detail"),
+]

@@ -1,4 +1,10 @@
-"""Cost to serve (filled in by the issue 5 work)."""
+"""URLs (namespace "costtoserve"): the cost-to-serve ranking under /service/cost/."""
+
+from django.urls import path
+
+from . import views_cost as v
 
 app_name = "costtoserve"
-urlpatterns: list = []
+urlpatterns = [
+    path("", v.ranking, name="ranking"),
+]

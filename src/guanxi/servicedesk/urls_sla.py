@@ -1,4 +1,12 @@
-"""SLA: policies, business calendar, figures per queue (filled in by the issue 5 work)."""
+"""SLA: figures per queue, the policy grid, the business calendar."""
+
+from django.urls import path
+
+from . import views_sla
 
 app_name = "sla"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_sla.figures, name="figures"),
+    path("policies/", views_sla.policies, name="policies"),
+    path("calendar/", views_sla.calendar, name="calendar"),
+]

@@ -1,4 +1,10 @@
-"""Public one-click survey pages (filled in by the issue 5 work)."""
+"""URLs (namespace "survey"): the public one-click survey pages under /s/ (no login)."""
+
+from django.urls import path
+
+from . import views_survey as v
 
 app_name = "survey"
-urlpatterns: list = []
+urlpatterns = [
+    path("<str:token>/", v.answer, name="answer"),
+]

@@ -15,10 +15,12 @@ from guanxi.core.models import Job, JobStatus
 
 
 class Command(BaseCommand):
-    help = "Import customers, contacts, interactions or leads from a CSV or XLSX file."
+    help = ("Import customers, contacts, interactions, leads or ERP records (contracts, orders, "
+            "deliveries, invoices, payments) from a CSV or XLSX file.")
 
     def add_arguments(self, parser):
-        parser.add_argument("target", choices=["customers", "contacts", "interactions", "leads", "resume"],
+        parser.add_argument("target", choices=["customers", "contacts", "interactions", "leads", "contracts",
+                                     "orders", "deliveries", "invoices", "payments", "resume"],
                             help="what the file holds (or `resume JOB` to continue an import)")
         parser.add_argument("file", help="the CSV or XLSX file (for resume: the job number)")
         parser.add_argument("--mapping", help="a JSON file {\"column\": \"field\"} or the name "
