@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from guanxi.parties.forms import apply_service_errors
 
 from . import permissions as perms
-from . import services as svc
+from . import setup_services as svc
 from .forms import QueueForm, TicketTypeForm
 from .models import OPEN_TICKET_STATUSES, Queue, TicketType
 

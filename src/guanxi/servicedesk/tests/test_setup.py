@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from guanxi.core.models import AuditEntry
-from guanxi.servicedesk import services
+from guanxi.servicedesk import services, setup_services
 from guanxi.servicedesk.models import Queue, TicketType
 from guanxi.testing.factories import CustomerFactory
 
@@ -95,7 +95,7 @@ def test_in_use_can_only_be_deactivated(client, users):
     c.post(reverse("servicesetup:type_delete", args=[feedback.pk]))
     assert not TicketType.objects.filter(pk=feedback.pk).exists()
     # Deactivating works, and an inactive type takes no new tickets.
-    services.ticket_type_save(actor=users["admin"], ticket_type=fault, active=False)
+    setup_services.ticket_type_save(actor=users["admin"], ticket_type=fault, active=False)
     with pytest.raises(ValidationError) as exc:
         services.ticket_create(actor=users["service"], customer=customer, type=fault,
                                subject="又报警")
@@ -105,9 +105,9 @@ def test_in_use_can_only_be_deactivated(client, users):
 def test_queue_with_active_types_cannot_be_deactivated(users):
     eng = Queue.objects.get(code="engineering")
     with pytest.raises(ValidationError) as exc:
-        services.queue_save(actor=users["admin"], queue=eng, active=False)
+        setup_services.queue_save(actor=users["admin"], queue=eng, active=False)
     assert "active" in exc.value.message_dict
     with pytest.raises(PermissionDenied):
-        services.queue_save(actor=users["director"], queue=eng, name="改名")
+        setup_services.queue_save(actor=users["director"], queue=eng, name="改名")
     eng.refresh_from_db()
     assert eng.active and eng.name == "工程部"
