@@ -51,7 +51,8 @@ OPEN_CONTRACT_STATUSES = (ContractStatus.DRAFT, ContractStatus.ACTIVE)
 
 class Contract(ErpRecord):
     customer = models.ForeignKey("parties.Customer", on_delete=models.CASCADE,
-                                 related_name="contracts", verbose_name=_("customer"))
+                                 related_name="contracts", verbose_name=_("customer"),
+                                 db_index=False)  # led by the (customer, …) index below
     number = models.CharField(_("contract number"), max_length=60)
     title = models.CharField(_("title"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=ContractStatus.choices,
@@ -135,7 +136,8 @@ OPEN_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.I
 
 class Order(ErpRecord):
     customer = models.ForeignKey("parties.Customer", on_delete=models.CASCADE,
-                                 related_name="orders", verbose_name=_("customer"))
+                                 related_name="orders", verbose_name=_("customer"),
+                                 db_index=False)  # led by the (customer, …) index below
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="orders", verbose_name=_("contract"))
     number = models.CharField(_("order number"), max_length=60)
@@ -160,7 +162,8 @@ class Order(ErpRecord):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines",
-                              verbose_name=_("order"))
+                              verbose_name=_("order"),
+                              db_index=False)  # led by the unique (order, line_no)
     line_no = models.PositiveIntegerField(_("line"))
     product = models.ForeignKey("sales.Product", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="order_lines",
@@ -196,7 +199,8 @@ class DeliveryStatus(models.TextChoices):
 
 class Delivery(ErpRecord):
     customer = models.ForeignKey("parties.Customer", on_delete=models.CASCADE,
-                                 related_name="deliveries", verbose_name=_("customer"))
+                                 related_name="deliveries", verbose_name=_("customer"),
+                                 db_index=False)  # led by the (customer, …) index below
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="deliveries", verbose_name=_("order"))
     number = models.CharField(_("delivery number"), max_length=60)
@@ -236,7 +240,8 @@ class Invoice(ErpRecord):
     """An invoice is also the receivable: amount − paid_amount is due on due_on."""
 
     customer = models.ForeignKey("parties.Customer", on_delete=models.CASCADE,
-                                 related_name="invoices", verbose_name=_("customer"))
+                                 related_name="invoices", verbose_name=_("customer"),
+                                 db_index=False)  # led by the (customer, …) index below
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="invoices", verbose_name=_("order"))
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.SET_NULL,
@@ -287,7 +292,8 @@ class PaymentMethod(models.TextChoices):
 
 class Payment(ErpRecord):
     customer = models.ForeignKey("parties.Customer", on_delete=models.CASCADE,
-                                 related_name="payments", verbose_name=_("customer"))
+                                 related_name="payments", verbose_name=_("customer"),
+                                 db_index=False)  # led by the (customer, …) index below
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="payments", verbose_name=_("invoice"))
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.SET_NULL,

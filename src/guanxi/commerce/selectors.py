@@ -20,7 +20,9 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     F,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -111,33 +113,19 @@ def of_customer(model, user, customer: Customer) -> QuerySet:
     return qs if customer_is_visible(user, customer) else qs.none()
 
 
-def _reroot(q: Q, prefix: str) -> Q:
-    """`q` (a condition on Customer) as a condition on rows that point at a customer."""
-    out = Q(_connector=q.connector, _negated=q.negated)
-    for child in q.children:
-        if isinstance(child, Q):
-            out.children.append(_reroot(child, prefix))
-        else:
-            key, value = child
-            out.children.append((f"{prefix}{key}", value))
-    return out
-
-
 def visible(model, user) -> QuerySet:
-    """`model.objects.visible_to(user)`, phrased as a join on the customer.
+    """`model.objects.visible_to(user)`, phrased as a correlated EXISTS on the customer.
 
-    The same rule (parties.querysets.customer_visibility) applied through the row's
-    customer instead of `customer_id IN (every visible customer)`, which SQLite
-    evaluates by listing all visible customers first (the whole pool for a rep) on
-    every query; joined, a lookup by primary key or by a few customers stays a lookup.
+    The same rows (tests check it for every role), but SQLite reads them differently:
+    `customer_id IN (every visible customer)` lists all of a rep's visible customers
+    (their own and the whole pool) before each query, while EXISTS tests one row's
+    customer by primary key, so a page sorted by an index stops after a page of rows
+    and a lookup by id stays a lookup.
     """
-    from guanxi.parties.querysets import customer_visibility
-
     if not (getattr(user, "is_authenticated", False) and user.is_active):
         return model.objects.none()
-    qs = model.objects.filter(customer__deleted_at__isnull=True)
-    q = customer_visibility(user)
-    return qs if q is None else qs.filter(_reroot(q, "customer__"))
+    customers = Customer.objects.visible_to(user).filter(pk=OuterRef("customer_id"))
+    return model.objects.filter(Exists(customers))
 
 
 def synced_at(rows) -> dt.datetime | None:
@@ -316,14 +304,23 @@ CUSTOMER_MATCHES = 200  # customers a list search looks at (best first)
 
 def _search_q(user, q: str, number_fields: tuple[str, ...]) -> Q:
     """Rows of customers matching `q` (global customer search: names, pinyin, phones…)
-    or whose document number is `q`."""
+    or, when `q` has a digit, whose document number is `q` (as typed or upper-cased)."""
     from guanxi.parties.selectors import search_customers
 
     ids = [c.pk for c in search_customers(user, q, limit=CUSTOMER_MATCHES)]
     cond = Q(customer_id__in=ids)
-    for name in number_fields:
-        cond |= Q(**{f"{name}__iexact": q})
+    if any(ch.isdigit() for ch in q):  # document and tracking numbers have digits
+        forms = sorted({q, q.upper()})  # exact: an index on the number can serve them
+        for name in number_fields:
+            cond |= Q(**{f"{name}__in": forms})
     return cond
+
+
+def _newest_first(customer: Customer | None, *by_date) -> tuple:
+    """Sort of a list: by date within one customer (the (customer, date) indexes), else
+    newest synced first (the primary key: a page is read without sorting millions of
+    rows; the ERP sends documents roughly in date order, so this is nearly by date too)."""
+    return by_date if customer is not None else ("-id",)
 
 
 def _base(model, user, data: dict[str, Any], customer: Customer | None, date_field: str,
@@ -347,7 +344,7 @@ def order_list(user, data: dict[str, Any], customer: Customer | None = None) -> 
         qs = qs.filter(status__in=OPEN_ORDER_STATUSES)
     elif status:
         qs = qs.filter(status=status)
-    return qs.select_related("customer").order_by("-ordered_on", "-id")
+    return qs.select_related("customer").order_by(*_newest_first(customer, "-ordered_on", "-id"))
 
 
 def contract_list(user, data: dict[str, Any], customer: Customer | None = None) -> QuerySet:
@@ -357,7 +354,8 @@ def contract_list(user, data: dict[str, Any], customer: Customer | None = None) 
         qs = qs.filter(status__in=OPEN_CONTRACT_STATUSES)
     elif status:
         qs = qs.filter(status=status)
-    return qs.select_related("customer").order_by(F("signed_on").desc(nulls_last=True), "-id")
+    return qs.select_related("customer").order_by(
+        *_newest_first(customer, F("signed_on").desc(nulls_last=True), "-id"))
 
 
 def invoice_list(user, data: dict[str, Any], customer: Customer | None = None, *,
@@ -375,9 +373,9 @@ def invoice_list(user, data: dict[str, Any], customer: Customer | None = None, *
     if currency := (data.get("currency") or "").strip().upper():
         qs = qs.filter(currency=currency)
     if state in ("open", "overdue"):
-        order = (F("due_on").asc(nulls_last=True), "id")
+        order: tuple = (F("due_on").asc(nulls_last=True), "id")  # oldest due first
     else:
-        order = ("-issued_on", "-id")
+        order = _newest_first(customer, "-issued_on", "-id")
     return qs.select_related("customer").order_by(*order)
 
 
@@ -388,8 +386,8 @@ def delivery_list(user, data: dict[str, Any], customer: Customer | None = None) 
         qs = qs.filter(status__in=ON_THE_WAY)
     elif status:
         qs = qs.filter(status=status)
-    return (qs.select_related("customer", "order")
-            .order_by(F("expected_on").desc(nulls_last=True), "-id"))
+    return qs.select_related("customer", "order").order_by(
+        *_newest_first(customer, F("expected_on").desc(nulls_last=True), "-id"))
 
 
 def payment_list(user, data: dict[str, Any], customer: Customer | None = None) -> QuerySet:
@@ -398,7 +396,8 @@ def payment_list(user, data: dict[str, Any], customer: Customer | None = None) -
         qs = qs.filter(method=method)
     if currency := (data.get("currency") or "").strip().upper():
         qs = qs.filter(currency=currency)
-    return qs.select_related("customer", "invoice").order_by("-received_on", "-id")
+    return qs.select_related("customer", "invoice").order_by(
+        *_newest_first(customer, "-received_on", "-id"))
 
 
 def payment_totals(qs: QuerySet) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ upsert at a fraction of the cost on SQLite and PostgreSQL alike (psycopg pipelin
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -202,43 +201,26 @@ def select_in(model: type[models.Model], attnames: Sequence[str], key: str,
 
 BIG_BATCH = 1000
 WAL_PAGES = 10_000  # about 40 MB
-# One ERP write at a time per process on SQLite (see write_section).
-_SQLITE_WRITER = threading.Lock()
 
 
 @contextmanager
 def write_section(rows: int):
-    """Around an ERP batch's write transaction on SQLite (elsewhere: nothing).
-
-    - Writers of this process queue on a lock instead of on SQLite's busy handler,
-      which sleeps in steps of up to 100 ms and so wakes late when the writer before
-      it commits (skipped inside an outer transaction, which holds the database's
-      write lock already).
-    - A big batch's commit may leave up to WAL_PAGES in the write-ahead log before
-      checkpointing (instead of SQLite's 1,000): thousands of orders touch thousands
-      of pages of the customer indexes (one random leaf page per row, 25–30 MB of WAL
-      at a million orders), and checkpointing after every such commit copies the same
-      pages into the database again and again. Only this connection's setting
-      changes, and only for this batch."""
-    if connection.vendor != "sqlite":
+    """Around an ERP batch's write transaction. SQLite: a big batch's commit may leave
+    up to WAL_PAGES in the write-ahead log before checkpointing (instead of SQLite's
+    1,000). Thousands of orders touch thousands of pages of the customer indexes (one
+    random leaf page per row: 25–30 MB of WAL per 5,000 orders at a million orders),
+    and checkpointing after every such commit copies the same pages into the database
+    again and again; after every second or third batch it halves the I/O of an initial
+    load. Only this connection's setting changes, and only for this batch."""
+    if connection.vendor != "sqlite" or rows < BIG_BATCH:
         yield
         return
-    queue = _SQLITE_WRITER if not connection.in_atomic_block else None
-    if queue is not None:
-        queue.acquire()
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_autocheckpoint")
+        before = cur.fetchone()[0]
+        cur.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES:d}")
     try:
-        if rows < BIG_BATCH:
-            yield
-            return
-        with connection.cursor() as cur:
-            cur.execute("PRAGMA wal_autocheckpoint")
-            before = cur.fetchone()[0]
-            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES:d}")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cur:
-                cur.execute(f"PRAGMA wal_autocheckpoint={int(before):d}")
+        yield
     finally:
-        if queue is not None:
-            queue.release()
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(before):d}")

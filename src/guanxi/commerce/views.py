@@ -69,7 +69,8 @@ def _customer_filter(request: HttpRequest, data: dict[str, Any]) -> Customer | N
     return get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
 
 
-def _list(request: HttpRequest, key: str, **extra_rows: Any) -> tuple[QuerySet, dict[str, Any]]:
+def _list(request: HttpRequest, key: str, *, with_page: bool = True,
+          **extra_rows: Any) -> tuple[QuerySet, dict[str, Any]]:
     """The filtered rows of list `key` and the page's context (form, customer, page)."""
     spec = SPECS[key]
     form = spec.form(request.GET)
@@ -77,11 +78,22 @@ def _list(request: HttpRequest, key: str, **extra_rows: Any) -> tuple[QuerySet, 
     data = form.cleaned()
     customer = _customer_filter(request, data)
     context: dict[str, Any] = {"form": form, "spec": spec, "tabs": TABS, "tab": key,
-                               "customer": customer, "today": selectors.today()}
+                               "customer": customer, "today": selectors.today(),
+                               "filtered": bool(data), "part_url": _part_url(request)}
     qs = spec.rows(request.user, data, customer, **extra_rows)
-    context["page"] = selectors.page(qs, request.GET.get("page"), PAGE_SIZE)
-    selectors.with_badges(context["page"].object_list)
+    if with_page:
+        context["page"] = selectors.page(qs, request.GET.get("page"), PAGE_SIZE)
+        selectors.with_badges(context["page"].object_list)
     return qs, context
+
+
+def _part_url(request: HttpRequest) -> str:
+    """This list's URL for its summary part (loaded after the rows: sums over many rows
+    take longer than a page of them)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params["part"] = "summary"
+    return f"{request.path}?{params.urlencode()}"
 
 
 def _render(request: HttpRequest, spec: ListSpec, context: dict[str, Any]) -> HttpResponse:
@@ -89,6 +101,10 @@ def _render(request: HttpRequest, spec: ListSpec, context: dict[str, Any]) -> Ht
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _wants_summary(request: HttpRequest) -> bool:
+    return request.GET.get("part") == "summary"
 
 
 @login_required
@@ -113,22 +129,29 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
     """Receivables: open / overdue / paid / cancelled / all invoices; for open and
-    overdue ones, ageing by days past due with totals per currency."""
+    overdue ones, ageing by days past due with totals per currency (the summary part,
+    fetched by the page once its rows are shown)."""
     state = forms.InvoiceFilterForm(request.GET).state_value()
     today = selectors.today()
-    qs, context = _list(request, "invoices", state=state, on=today)
+    summary = _wants_summary(request)
+    qs, context = _list(request, "invoices", with_page=not summary, state=state, on=today)
+    context["state"] = state
+    if summary:
+        context["ageing"] = selectors.ageing(qs, today) if state in ("open", "overdue") else []
+        return render(request, "commerce/partials/ageing.html", context)
     for inv in context["page"].object_list:
         inv.days_overdue = inv.overdue_days(today)
-    context["state"] = state
-    if state in ("open", "overdue"):
-        context["ageing"] = selectors.ageing(qs, today)
     return _render(request, SPECS["invoices"], context)
 
 
 @login_required
 def payment_list(request: HttpRequest) -> HttpResponse:
-    qs, context = _list(request, "payments")
-    context["totals"] = selectors.payment_totals(qs)
+    """Payments; with a filter, their sum per currency (the summary part)."""
+    summary = _wants_summary(request)
+    qs, context = _list(request, "payments", with_page=not summary)
+    if summary:
+        context["totals"] = selectors.payment_totals(qs) if context["filtered"] else []
+        return render(request, "commerce/partials/payment_totals.html", context)
     return _render(request, SPECS["payments"], context)
 
 

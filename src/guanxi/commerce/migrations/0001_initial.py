@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
                 ('executed_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, verbose_name='executed amount')),
                 ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contracts', to='parties.customer', verbose_name='customer')),
+                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='contracts', to='parties.customer', verbose_name='customer')),
                 ('opportunity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contracts', to='sales.opportunity', verbose_name='opportunity')),
             ],
             options={
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 ('amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, verbose_name='amount')),
                 ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
                 ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='orders', to='commerce.contract', verbose_name='contract')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='parties.customer', verbose_name='customer')),
+                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='parties.customer', verbose_name='customer')),
             ],
             options={
                 'verbose_name': 'order',
@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
                 ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
                 ('status', models.CharField(choices=[('open', 'open'), ('partially_paid', 'partially paid'), ('paid', 'paid'), ('cancelled', 'cancelled')], default='open', max_length=16, verbose_name='status')),
                 ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='invoices', to='commerce.contract', verbose_name='contract')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invoices', to='parties.customer', verbose_name='customer')),
+                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='invoices', to='parties.customer', verbose_name='customer')),
                 ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='invoices', to='commerce.order', verbose_name='order')),
             ],
             options={
@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 ('expected_on', models.DateField(blank=True, null=True, verbose_name='expected on')),
                 ('delivered_on', models.DateField(blank=True, null=True, verbose_name='delivered on')),
                 ('address', models.CharField(blank=True, max_length=300, verbose_name='delivery address')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='parties.customer', verbose_name='customer')),
+                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='parties.customer', verbose_name='customer')),
                 ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='commerce.order', verbose_name='order')),
             ],
             options={
@@ -141,7 +141,7 @@ class Migration(migrations.Migration):
                 ('unit', models.CharField(blank=True, max_length=20, verbose_name='unit')),
                 ('unit_price', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, verbose_name='unit price')),
                 ('amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, verbose_name='amount')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='commerce.order', verbose_name='order')),
+                ('order', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='commerce.order', verbose_name='order')),
                 ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order_lines', to='sales.product', verbose_name='product')),
             ],
             options={
@@ -163,7 +163,7 @@ class Migration(migrations.Migration):
                 ('method', models.CharField(choices=[('bank_transfer', 'bank transfer'), ('acceptance_bill', 'bank acceptance bill'), ('cash', 'cash'), ('cheque', 'cheque'), ('other', 'other')], default='bank_transfer', max_length=16, verbose_name='method')),
                 ('reference', models.CharField(blank=True, max_length=100, verbose_name='reference')),
                 ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='payments', to='commerce.contract', verbose_name='contract')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='parties.customer', verbose_name='customer')),
+                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='parties.customer', verbose_name='customer')),
                 ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='payments', to='commerce.invoice', verbose_name='invoice')),
             ],
             options={

@@ -86,9 +86,17 @@ def test_customer_filter_of_an_invisible_customer_is_404(client, users, world):
 
 
 def test_finance_sees_all_payments(client, users, world):
-    html = get(client, users["finance"], reverse("commerce:payments")).content.decode()
+    url = reverse("commerce:payments")
+    html = get(client, users["finance"], url).content.decode()
     assert "BK-mine" in html and "BK-theirs" in html
-    assert 'data-currency="CNY"' in html and "500.00" in html  # 250 + 250
+    assert "payment-totals" not in html  # no sum over every payment ever received
+    since = days(-7).isoformat()
+    html = get(client, users["finance"], url, date_from=since).content.decode()
+    assert 'hx-get="/commerce/payments/?date_from=' in html and "part=summary" in html
+    totals = get(client, users["finance"], url, date_from=since, part="summary").content.decode()
+    assert 'data-currency="CNY"' in totals and "500.00" in totals  # 250 + 250
+    rep_totals = get(client, users["rep"], url, date_from=since, part="summary").content.decode()
+    assert "250.00" in rep_totals and "500.00" not in rep_totals
 
 
 def test_readonly_pages_say_synced_from_erp(client, users, world):
@@ -154,10 +162,15 @@ def test_invoices_open_overdue_and_ageing(client, users, world):
     open_html = get(client, rep, url).content.decode()
     assert "INV-mine" in open_html and "INV-SOON" in open_html
     assert "INV-PAID" not in open_html and "INV-VOID" not in open_html
+    assert "part=summary" in open_html  # the ageing loads after the rows
     # Ageing (CNY): 300 not yet due, 1000 at 45 days past due (31–60).
-    assert 'data-bucket="not_due">300.00<' in open_html
-    assert 'data-bucket="d60">1,000.00<' in open_html
-    assert 'data-bucket="total"><strong>1,300.00<' in open_html
+    ageing = get(client, rep, url, part="summary").content.decode()
+    assert 'data-bucket="not_due">300.00<' in ageing
+    assert 'data-bucket="d60">1,000.00<' in ageing
+    assert 'data-bucket="total"><strong>1,300.00<' in ageing
+    assert "<html" not in ageing
+    director = get(client, users["director"], url, part="summary").content.decode()
+    assert 'data-bucket="total"><strong>2,300.00<' in director  # + the other rep's 1000
 
     overdue_html = get(client, rep, url, state="overdue").content.decode()
     assert "INV-mine" in overdue_html and "INV-SOON" not in overdue_html
