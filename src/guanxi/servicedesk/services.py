@@ -110,7 +110,8 @@ def _visible(user, customer: Customer) -> bool:
 
 
 def _locked(ticket: Ticket) -> Ticket:
-    return (Ticket.all_objects.select_for_update()
+    # OF self: PostgreSQL refuses FOR UPDATE on the nullable side of the contact join.
+    return (Ticket.all_objects.select_for_update(of=("self",))
             .select_related("customer", "queue", "type", "contact").get(pk=ticket.pk))
 
 
@@ -488,7 +489,7 @@ def ticket_merge(*, actor, source: Ticket, target: Ticket,
     if source.pk == target.pk:
         raise ValidationError({"target": [_("A ticket cannot be merged into itself.")]})
     first, second = sorted([source.pk, target.pk])
-    locked = {t.pk: t for t in (Ticket.all_objects.select_for_update()
+    locked = {t.pk: t for t in (Ticket.all_objects.select_for_update(of=("self",))
                                 .select_related("customer", "queue", "type")
                                 .filter(pk__in=[first, second]))}
     source, target = locked[source.pk], locked[target.pk]
