@@ -653,8 +653,8 @@ def markdown(result: dict) -> str:
         f"{c['activities_interaction']:,} interactions, {c['sales_opportunity']:,} "
         "opportunities."), "",
         ("| user / customers | n | p50 ms | p95 ms | p99 ms | max ms | target p95 | "
-         "server CPU p50/p95 ms | page KB | queries (commerce) | commerce panels p50/p95 ms | commerce timeline p50/p95 ms | "
-        "errors |"),
+         "server CPU p50/p95 ms | page KB | queries (commerce) | commerce panels p50/p95 ms | "
+         "commerce timeline p50/p95 ms | errors |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, r in result["pages"].items():

@@ -12,6 +12,7 @@ the work. Money is summed per currency: CNY is never added to USD.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Greatest
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from guanxi.parties.models import Customer
@@ -67,13 +69,42 @@ STATUS_CSS = {
 }
 
 
+@functools.cache
+def _labels(model, field: str) -> dict[str, Any]:
+    return dict(model._meta.get_field(field).choices)
+
+
+def with_method_labels(payments):
+    """`method_label` on each payment (see with_badges); returns the payments."""
+    for p in payments:
+        p.method_label = str(_labels(type(p), "method").get(p.method, p.method))
+    return payments
+
+
 def with_badges(rows):
-    """Give each row that has a status `status_css` (its badge class); returns the rows."""
+    """Give each row that has a status `status_css` (its badge class) and `status_label`
+    (get_status_display() without hashing every lazy choice label on each call, which
+    is most of a small table's rendering time); returns the rows."""
     for row in rows:
         status = getattr(row, "status", None)
         if status is not None:
             row.status_css = STATUS_CSS.get(status, "")
+            row.status_label = str(_labels(type(row), "status").get(status, status))
     return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _list_urls(prefix: str) -> dict[str, str]:
+    return {k: reverse(f"commerce:{k}") for k in LISTS}
+
+
+LISTS = ("orders", "contracts", "deliveries", "invoices", "payments")
+
+
+def list_urls() -> dict[str, str]:
+    """{"orders": "/commerce/orders/", …}: a detail page is "<list url><pk>/" (urls.py), so
+    templates and the timeline link rows without a reverse() each."""
+    return _list_urls(get_script_prefix())
 
 
 def today() -> dt.date:
@@ -166,7 +197,7 @@ def contracts_panel(user, customer: Customer, *, on: dt.date | None = None,
     contracts = with_badges(rows[:limit])
     annotate_milestones(contracts, on)
     return {"contracts": contracts, "more": len(rows) > limit, "synced_at": synced_at(contracts),
-            "today": on}
+            "today": on, "urls": list_urls()}
 
 
 # ---------------------------------------------------------------- orders and deliveries
@@ -195,7 +226,8 @@ def orders_panel(user, customer: Customer, *, limit: int = PANEL_ROWS) -> dict[s
     rows = list(of_customer(Order, user, customer).order_by("-ordered_on", "-id")[:limit + 1])
     orders = rows[:limit]
     attach_latest_delivery(orders)
-    return {"orders": orders, "more": len(rows) > limit, "synced_at": synced_at(orders)}
+    return {"orders": orders, "more": len(rows) > limit, "synced_at": synced_at(orders),
+            "urls": list_urls()}
 
 
 # ---------------------------------------------------------------- invoices and payments
@@ -224,7 +256,8 @@ def credit(limit: Decimal | None, used: Decimal) -> dict[str, Any] | None:
         return None
     percent = int(used * 100 / limit) if limit > 0 else (100 if used > 0 else 0)
     return {"limit": limit, "used": used, "available": max(ZERO, limit - used),
-            "over": used > limit, "over_by": max(ZERO, used - limit), "percent": percent, "bar": max(0, min(100, percent))}
+            "over": used > limit, "over_by": max(ZERO, used - limit), "percent": percent,
+            "bar": max(0, min(100, percent))}
 
 
 def totals_of(open_invoices: list[Invoice], on: dt.date) -> list[dict[str, Any]]:
@@ -263,8 +296,8 @@ def receivables_panel(user, customer: Customer, *, on: dt.date | None = None,
     open_rows = open_rows[:limit]
     for inv in open_rows:
         inv.days_overdue = inv.overdue_days(on)
-    payments = list(of_customer(Payment, user, customer).order_by("-received_on", "-id")
-                    [:limit])
+    payments = with_method_labels(list(of_customer(Payment, user, customer)
+                                       .order_by("-received_on", "-id")[:limit]))
     used = next((t["outstanding"] for t in totals if t["currency"] == BASE_CURRENCY), ZERO)
     return {
         "totals": totals,
@@ -274,6 +307,7 @@ def receivables_panel(user, customer: Customer, *, on: dt.date | None = None,
         "credit": credit(customer.credit_limit, used),
         "synced_at": synced_at([*open_rows, *payments]),
         "today": on,
+        "urls": list_urls(),
     }
 
 

@@ -11,12 +11,10 @@ timeline's cursor is "strictly older than"). Times shown are therefore 00:00–0
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from decimal import Decimal
 
 from django.db import connection
 from django.template.defaultfilters import floatformat
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -124,15 +122,11 @@ def _money(amount, currency: str) -> str:
     return f"{floatformat(amount, '2g')} {currency}"
 
 
-@functools.lru_cache(maxsize=64)
-def _list_url(name: str, prefix: str) -> str:
-    return reverse(name)
-
-
 def _detail_url(list_name: str, pk: int) -> str:
-    """commerce:<x>_detail of `pk` without a reverse() per entry: the detail pages are
-    "<list url><pk>/" (see urls.py)."""
-    return f"{_list_url(list_name, get_script_prefix())}{pk}/"
+    """The detail page of row `pk` of list `list_name` (see selectors.list_urls)."""
+    from .selectors import list_urls
+
+    return f"{list_urls()[list_name]}{pk}/"
 
 
 def _label(choices, value: str) -> str:
@@ -151,7 +145,7 @@ def _entry(row: tuple) -> TimelineEntry:
             at=at, kind=KIND, kind_label=_("order"),
             title=_("Order %(number)s placed") % {"number": number},
             body=f"{_money(amount, currency)} · {_label(OrderStatus, text1)}",
-            url=_detail_url("commerce:orders", pk), source=SOURCE, extra={"commerce": slot})
+            url=_detail_url("orders", pk), source=SOURCE, extra={"commerce": slot})
     if slot in ("shipped", "delivered"):
         if slot == "shipped":
             title = _("Delivery %(number)s shipped") % {"number": number}
@@ -162,7 +156,7 @@ def _entry(row: tuple) -> TimelineEntry:
             parts.append(_label(DeliveryStatus, text1))
         return TimelineEntry(at=at, kind=KIND, kind_label=_("delivery"), title=title,
                              body=" · ".join(x for x in parts if x),
-                             url=_detail_url("commerce:deliveries", pk), source=SOURCE,
+                             url=_detail_url("deliveries", pk), source=SOURCE,
                              extra={"commerce": slot})
     if slot == "invoice":
         body = _money(amount, currency)
@@ -171,7 +165,7 @@ def _entry(row: tuple) -> TimelineEntry:
                                                       "date": _date(due).isoformat()}
         return TimelineEntry(at=at, kind=KIND, kind_label=_("invoice"),
                              title=_("Invoice %(number)s issued") % {"number": number},
-                             body=body, url=_detail_url("commerce:invoices", pk), source=SOURCE,
+                             body=body, url=_detail_url("invoices", pk), source=SOURCE,
                              extra={"commerce": slot})
     parts = [_label(PaymentMethod, text1)]
     if number:
@@ -181,7 +175,7 @@ def _entry(row: tuple) -> TimelineEntry:
     return TimelineEntry(
         at=at, kind=KIND, kind_label=_("payment"),
         title=_("Payment of %(amount)s received") % {"amount": _money(amount, currency)},
-        body=" · ".join(parts), url=_detail_url("commerce:payments", pk), source=SOURCE,
+        body=" · ".join(parts), url=_detail_url("payments", pk), source=SOURCE,
         extra={"commerce": slot})
 
 

@@ -152,6 +152,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
     if summary:
         context["totals"] = selectors.payment_totals(qs) if context["filtered"] else []
         return render(request, "commerce/partials/payment_totals.html", context)
+    selectors.with_method_labels(context["page"].object_list)
     return _render(request, SPECS["payments"], context)
 
 

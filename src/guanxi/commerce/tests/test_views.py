@@ -40,7 +40,7 @@ def world(users):
         o = erp.order(c, number=f"SO-{key}", ordered_on=days(-20), contract=contract)
         erp.line(o, 1, product_code=f"P-{key}", description="反渗透膜", quantity=D("2"),
                  unit_price=D("500"), amount=D("1000"))
-        d = erp.delivery(c, o, number=f"DN-{key}", tracking_number=f"SF-{key}", carrier="顺丰")
+        d = erp.delivery(c, o, number=f"DN-{key}", tracking_number=f"SF-{key}-001", carrier="顺丰")
         inv = erp.invoice(c, number=f"INV-{key}", order=o, contract=contract, due_on=days(-45),
                           amount="1000")
         p = erp.payment(c, invoice=inv, contract=contract, amount="250", reference=f"BK-{key}")
@@ -132,23 +132,23 @@ def test_invoice_detail_with_payments_and_overdue_days(client, users, world):
 
 def test_order_filters_status_dates_and_customer_search(client, users, world):
     mine = world["mine"]["customer"]
-    erp.order(mine, number="SO-NEW", ordered_on=days(-1), status="delivered")
+    erp.order(mine, number="SO-9NEW", ordered_on=days(-1), status="delivered")
     url = reverse("commerce:orders")
     director = users["director"]
 
     def numbers(**params):
         html = get(client, director, url, **params).content.decode()
-        return {n for n in ("SO-mine", "SO-theirs", "SO-NEW") if f">{n}<" in html}
+        return {n for n in ("SO-mine", "SO-theirs", "SO-9NEW") if f">{n}<" in html}
 
-    assert numbers() == {"SO-mine", "SO-theirs", "SO-NEW"}
-    assert numbers(status="delivered") == {"SO-NEW"}
+    assert numbers() == {"SO-mine", "SO-theirs", "SO-9NEW"}
+    assert numbers(status="delivered") == {"SO-9NEW"}
     assert numbers(status="open") == {"SO-mine", "SO-theirs"}
-    assert numbers(date_from=days(-5).isoformat()) == {"SO-NEW"}
+    assert numbers(date_from=days(-5).isoformat()) == {"SO-9NEW"}
     assert numbers(date_to=days(-5).isoformat()) == {"SO-mine", "SO-theirs"}
     assert numbers(q="两江水务") == {"SO-theirs"}
-    assert numbers(q="so-new") == {"SO-NEW"}
-    assert numbers(customer=mine.pk) == {"SO-mine", "SO-NEW"}
-    assert numbers(status="nonsense") == {"SO-mine", "SO-theirs", "SO-NEW"}  # ignored
+    assert numbers(q="so-9new") == {"SO-9NEW"}
+    assert numbers(customer=mine.pk) == {"SO-mine", "SO-9NEW"}
+    assert numbers(status="nonsense") == {"SO-mine", "SO-theirs", "SO-9NEW"}  # ignored
 
 
 def test_invoices_open_overdue_and_ageing(client, users, world):
@@ -180,9 +180,10 @@ def test_invoices_open_overdue_and_ageing(client, users, world):
 
 def test_deliveries_tracked_by_tracking_number(client, users, world):
     html = get(client, users["director"], reverse("commerce:deliveries"),
-               q="SF-theirs").content.decode()
+               q="SF-theirs-001").content.decode()
     assert "DN-theirs" in html and "DN-mine" not in html
-    html = get(client, users["rep"], reverse("commerce:deliveries"), q="SF-theirs").content.decode()
+    html = get(client, users["rep"], reverse("commerce:deliveries"),
+               q="SF-theirs-001").content.decode()
     assert "DN-theirs" not in html
 
 
