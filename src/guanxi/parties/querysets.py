@@ -68,4 +68,13 @@ def scoped_by_customer(qs: models.QuerySet, user, field: str = "customer") -> mo
         return qs
     from .models import Customer
 
-    return qs.filter(**{f"{field}__in": Customer.objects.visible_to(user).values("pk")})
+    # customer_visibility's rule, checked on each record's customer through the join (by
+    # primary key). An IN over the visible customers would list every pool customer first —
+    # a scan of the whole customer table for every query, even for one customer's panel.
+    shared = Customer.shared_with.through.objects.filter(user_id=user.pk).values("customer_id")
+    q = (Q(**{f"{field}__owner_id": user.pk}) | Q(**{f"{field}__owner_id__isnull": True})
+         | Q(**{f"{field}__in": shared}))
+    if user.role == "manager" and user.team_id:
+        ids = user.team_subtree_ids()
+        q |= Q(**{f"{field}__team_id__in": ids}) | Q(**{f"{field}__owner__team_id__in": ids})
+    return qs.filter(q)
