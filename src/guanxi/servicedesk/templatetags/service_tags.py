@@ -12,13 +12,9 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from guanxi.parties.normalize import format_phone, normalize_phone
+from guanxi.parties.templatetags.parties_ui import tel_href
 
 register = template.Library()
-
-
-def tel_uri(e164: str, ext: str = "") -> str:
-    """A tel: URI (RFC 3966), with ;ext= for an extension."""
-    return f"tel:{e164};ext={ext}" if ext else f"tel:{e164}"
 
 
 @register.filter
@@ -37,7 +33,7 @@ def tel_link(value: str, ext: str = "") -> str:
         except ValidationError:
             return format_html("{}", value)
         ext = ext or found
-    return format_html('<a class="tel" href="{}">{}</a>', tel_uri(e164, ext),
+    return format_html('<a class="tel" href="{}">{}</a>', tel_href(e164, ext),
                        format_phone(e164, ext))
 
 
